@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Install everything caplab needs, idempotently: the venv and pinned Python packages, Debian's
+# redis-server, and the Toxiproxy server at a pinned version. Each step skips what is there.
+# Usage: scripts/setup.sh [python|redis|toxiproxy|prometheus|chromium|wrk ...]   (default: the core set)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOXIPROXY_VERSION="2.12.0"
+TOOLS_BIN="$PWD/.tools/bin"
+VENV="$PWD/.venv"
+PYTHON="${PYTHON:-python3}"
+
+say()  { printf '[setup] %s\n' "$*"; }
+die()  { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+apt_install() {  # apt_install <command-to-check> <debian-package>
+    local cmd="$1" pkg="$2"
+    if command -v "$cmd" >/dev/null 2>&1; then say "$pkg: present ($(command -v "$cmd"))"; return; fi
+    if [ "$(id -u)" != 0 ] && ! command -v sudo >/dev/null 2>&1; then
+        die "$pkg is missing and this user cannot run apt-get. Install it by hand: 'apt-get install -y $pkg' (as root)."
+    fi
+    local SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo -n"
+    say "$pkg: installing with apt-get"
+    # Debian's packages may try to start their own service on install; we never use those.
+    export DEBIAN_FRONTEND=noninteractive
+    if ! $SUDO apt-get install -y -q --no-install-recommends "$pkg" >/tmp/caplab-apt.log 2>&1; then
+        $SUDO apt-get update -q >>/tmp/caplab-apt.log 2>&1 || true
+        $SUDO apt-get install -y -q --no-install-recommends "$pkg" >>/tmp/caplab-apt.log 2>&1 \
+            || die "apt-get install $pkg failed (log: /tmp/caplab-apt.log). Install it by hand: 'apt-get install -y $pkg'."
+    fi
+    command -v "$cmd" >/dev/null 2>&1 || die "$pkg installed but '$cmd' is not on PATH."
+}
+
+step_python() {
+    command -v "$PYTHON" >/dev/null 2>&1 || die "python3 not found. Install Python 3.11 ('apt-get install -y python3 python3-venv')."
+    "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+        || die "Python >= 3.11 is needed; found $("$PYTHON" --version 2>&1)."
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "venv: creating $VENV"
+        "$PYTHON" -m venv "$VENV" || die "could not create a venv. Install 'python3-venv' ('apt-get install -y python3-venv')."
+    fi
+    local stamp="$VENV/.caplab-lock-sha"
+    local want; want=$(sha256sum requirements.lock | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        say "python packages: up to date with requirements.lock"
+    else
+        say "python packages: installing requirements.lock"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.lock \
+            || die "pip install failed; see the output above."
+        echo "$want" > "$stamp"
+    fi
+}
+
+step_redis() { apt_install redis-server redis-server; }
+
+step_toxiproxy() {
+    local bin="$TOOLS_BIN/toxiproxy-server"
+    if [ -x "$bin" ] && "$bin" -version 2>/dev/null | grep -q "$TOXIPROXY_VERSION"; then
+        say "toxiproxy-server $TOXIPROXY_VERSION: present ($bin)"; return
+    fi
+    command -v go >/dev/null 2>&1 || die "Go is needed to build the Toxiproxy server. Install Go >= 1.22, or put toxiproxy-server $TOXIPROXY_VERSION at $bin."
+    say "toxiproxy-server $TOXIPROXY_VERSION: building with go install"
+    local gobin; gobin=$(mktemp -d)
+    GOBIN="$gobin" go install \
+        -ldflags "-X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" \
+        "github.com/Shopify/toxiproxy/v2/cmd/server@v$TOXIPROXY_VERSION" \
+        || die "go install of Toxiproxy $TOXIPROXY_VERSION failed (see above)."
+    mkdir -p "$TOOLS_BIN"
+    mv "$gobin/server" "$bin"; rmdir "$gobin"
+    say "toxiproxy-server: installed at $bin"
+}
+
+step_prometheus() { apt_install prometheus prometheus; apt_install promtool prometheus; }
+step_alertmanager() { apt_install prometheus-alertmanager prometheus-alertmanager; }
+step_chromium() { apt_install chromium chromium; }
+step_wrk() { apt_install wrk wrk; }
+
+steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(python redis toxiproxy)
+for s in "${steps[@]}"; do
+    declare -F "step_$s" >/dev/null || die "unknown step '$s' (python redis toxiproxy prometheus alertmanager chromium wrk)"
+    "step_$s"
+done
