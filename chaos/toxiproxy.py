@@ -179,7 +179,16 @@ class Toxiproxy:
             body["name"] = name
         path = f"/proxies/{proxy}/toxics"
         created = Toxic.from_json(self._call("POST", path, body))
-        self._confirm_toxic(proxy, created.name, body, "POST", path)
+        try:
+            self._confirm_toxic(proxy, created.name, body, "POST", path)
+        except ToxiproxyError:
+            # Not what was asked (e.g. a misspelt attribute the server ignored): take it back.
+            try:
+                self.remove_toxic(proxy, created.name)
+            except ToxiproxyError as err:
+                if err.status != 404:
+                    raise
+            raise
         return created.name
 
     def update_toxic(self, proxy: str, name: str, attributes: dict[str, Any] | None = None,
