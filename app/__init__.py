@@ -1,0 +1,104 @@
+"""create_app(mode): config -> nodes -> breakers -> store -> blueprints. Nothing connects at import."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .config import load_settings
+from .errors import APIError
+
+log = logging.getLogger("caplab.app")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+OPERATIONS = {"api.write_path": "write", "api.write_kv": "write", "api.read_path": "read",
+              "api.read_kv": "read", "health.health": "health", "health.ready": "ready",
+              "health.circuit_breaker": "circuit_breaker", "metrics.metrics_view": "metrics"}
+
+
+def create_app(mode: str | None = None, config: dict | None = None, start_maintenance: bool = True):
+    """Build the service for ``mode`` ('cp' or 'ap'); ``config`` overrides environment variables."""
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    from . import api, health, metrics
+    from .logs import init_logging
+    from .service import Service
+
+    settings = load_settings(mode=mode, **(config or {}))
+    init_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False,
+                      # JSON escaping can grow a value up to 6x; the value check gives the exact limit.
+                      MAX_CONTENT_LENGTH=settings.max_value_bytes * 6 + 1024)
+    service = Service(settings, start_maintenance=start_maintenance)
+    app.extensions["caplab"] = service
+
+    limiter = Limiter(get_remote_address, app=app, default_limits=[settings.rate_limit],
+                      storage_uri="memory://")
+    app.extensions["caplab_limiter"] = limiter
+    for bp in (health.bp, metrics.bp):
+        limiter.exempt(bp)
+        app.register_blueprint(bp)
+    app.register_blueprint(api.bp)
+    _install_hooks(app, settings.mode)
+    log.info("%s service ready to start: nodes %s", settings.mode.upper(),
+             ", ".join(map(str, settings.nodes)), extra={"event": "STARTUP", "mode": settings.mode})
+    return app
+
+
+def _error_body(code, message, **extra):
+    return {"error": {"code": code, "message": message, "request_id": g.get("request_id")}, **extra}
+
+
+def _install_hooks(app, mode):
+    from .metrics import LATENCY, REQUESTS
+
+    @app.before_request
+    def start_request():
+        rid = request.headers.get("X-Request-ID", "")
+        g.request_id = rid if REQUEST_ID.match(rid) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish_request(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        op = OPERATIONS.get(request.endpoint, "other")
+        if "started" in g:
+            LATENCY.labels(mode=mode, operation=op).observe(time.perf_counter() - g.started)
+        REQUESTS.labels(mode=mode, operation=op, status=str(response.status_code)).inc()
+        return response
+
+    @app.errorhandler(APIError)
+    def api_error(exc: APIError):
+        response = jsonify(_error_body(exc.code, exc.message, **exc.extra))
+        response.status_code = exc.status
+        response.headers.update(exc.headers)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            code, message = "too_large", f"request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+        response = jsonify(_error_body(code, message))
+        response.status_code = exc.code or 500
+        if exc.code == 429:
+            current = app.extensions["caplab_limiter"].current_limit
+            wait = int(current.reset_at - time.time()) + 1 if current else 1
+            response.headers["Retry-After"] = str(max(1, wait))
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception):
+        log.exception("unhandled error", extra={"event": "INTERNAL_ERROR"})
+        response = jsonify(_error_body("internal", "internal error; see the service log for this request_id"))
+        response.status_code = 500
+        return response
+

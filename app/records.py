@@ -90,31 +90,50 @@ def hints_key(target_node: str) -> str:
     return HINTS_PREFIX + target_node
 
 
-# KEYS[1] = record hash; ARGV = wall_ms, counter, writer, value, written_at, writer_name
+# KEYS[1] = record hash, KEYS[2..] = hint sets of nodes that missed this write (AP only);
+# ARGV = wall_ms, counter, writer, value, written_at, writer_name[, hint_ms, user_key].
 # Returns {1} stored, {2} the same version was already there (idempotent replay),
 # or {0, wall_ms, counter, writer} when the node already holds a newer version.
 # Numbers compare as Lua doubles: wall_ms (< 2^43) and writer ids (< 2^48) are exact.
+# A hint is added with NX so it keeps the time of the *first* missed write: lag is measured from it.
 STORE_IF_NEWER = """
 local cur = redis.call('HMGET', KEYS[1], 'ms', 'c', 'w')
+local status = 1
 if cur[1] then
   local cms, cc, cw = tonumber(cur[1]), tonumber(cur[2]), tonumber(cur[3])
   local ms, c, w = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-  if ms == cms and c == cc and w == cw then return {2} end
-  if ms < cms or (ms == cms and (c < cc or (c == cc and w < cw))) then
+  if ms == cms and c == cc and w == cw then
+    status = 2
+  elseif ms < cms or (ms == cms and (c < cc or (c == cc and w < cw))) then
     return {0, cur[1], cur[2], cur[3]}
   end
 end
-redis.call('HSET', KEYS[1], 'ms', ARGV[1], 'c', ARGV[2], 'w', ARGV[3], 'v', ARGV[4], 'at', ARGV[5], 'wn', ARGV[6])
-return {1}
+if status == 1 then
+  redis.call('HSET', KEYS[1], 'ms', ARGV[1], 'c', ARGV[2], 'w', ARGV[3], 'v', ARGV[4], 'at', ARGV[5], 'wn', ARGV[6])
+end
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 'NX', ARGV[7], ARGV[8]) end
+return {status}
+"""
+
+# Remove a hint only if the holder still has the version that was replayed: a newer write that
+# missed the same node after the replay read keeps its hint.
+# KEYS[1] = hint set, KEYS[2] = record hash; ARGV = user_key, wall_ms, counter, writer
+DROP_HINT_IF_CURRENT = """
+local cur = redis.call('HMGET', KEYS[2], 'ms', 'c', 'w')
+if (not cur[1]) or (cur[1] == ARGV[2] and cur[2] == ARGV[3] and cur[3] == ARGV[4]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
 """
 
 RECORD_FIELDS = ("v", "ms", "c", "w", "at", "wn")
 
 
-def record_args(rec: Record) -> list:
-    """The ARGV of STORE_IF_NEWER for ``rec``."""
+def record_args(rec: Record, hint_ms: int | None = None, key: str | None = None) -> list:
+    """The ARGV of STORE_IF_NEWER for ``rec`` (with the hint time and user key when hinting)."""
     v = rec.version
-    return [v.wall_ms, v.counter, v.writer, rec.value, rec.written_at, rec.writer]
+    args = [v.wall_ms, v.counter, v.writer, rec.value, rec.written_at, rec.writer]
+    return args + [hint_ms, key] if hint_ms is not None else args
 
 
 def record_from_fields(fields) -> Record | None:

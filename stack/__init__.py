@@ -1,0 +1,119 @@
+"""The local stack: redis nodes, toxiproxy with one proxy per (service, node), both services.
+
+The same code backs ``make up/down/status`` and the tests' fixtures. It starts only what is not
+running, waits until everything is ready, and stops only what it started (tracked by pid files).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from .config import SERVICES, StackConfig
+from .nodes import RedisNode
+from .process import ManagedProcess, StackError, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def toxiproxy_binary() -> str:
+    local = ROOT / ".tools" / "bin" / "toxiproxy-server"
+    if local.exists():
+        return str(local)
+    path = shutil.which("toxiproxy-server")
+    if not path:
+        raise StackError("toxiproxy-server is not installed. Run `make setup` (it builds Toxiproxy "
+                         "2.12.0 with `go install`), or put toxiproxy-server on PATH.")
+    return path
+
+
+def _http_ok(url: str) -> bool:
+    return requests.get(url, timeout=1).status_code == 200
+
+
+class Stack:
+    """Everything caplab runs locally, for one StackConfig."""
+
+    def __init__(self, config: StackConfig | None = None):
+        self.config = cfg = config or StackConfig()
+        self.run_dir = Path(cfg.run_dir).resolve()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        password = cfg.secrets()["REDIS_PASSWORD"]
+        self.nodes = {n: RedisNode(n, cfg.redis_port(n), self.run_dir, password, cfg.redis_maxmemory)
+                      for n in cfg.nodes}
+        self.toxiproxy = ManagedProcess(
+            "toxiproxy", [toxiproxy_binary(), "-host", "127.0.0.1", "-port", str(cfg.toxiproxy_port)],
+            self.run_dir, port=cfg.toxiproxy_port, ready=lambda: _http_ok(cfg.toxiproxy_url + "/version"))
+        self.services = {s: self._service(s) for s in SERVICES}
+
+    def _service(self, mode: str) -> ManagedProcess:
+        cfg = self.config
+        env = cfg.service_env(mode)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "metrics" / mode)
+        env["PYTHONPATH"] = str(ROOT)
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        argv = [gunicorn, "-c", str(ROOT / "app" / "gunicorn_conf.py"), "app.wsgi:create()"]
+        return ManagedProcess(f"app-{mode}", argv, self.run_dir, port=cfg.service_ports[mode], env=env,
+                              ready=lambda: _http_ok(cfg.service_url(mode) + "/health"),
+                              ready_timeout=30)
+
+    def client(self):
+        from chaos.toxiproxy import Toxiproxy
+        return Toxiproxy(self.config.toxiproxy_url)
+
+    def up(self, progress=print) -> "Stack":
+        """Start whatever is not running, create the proxies, and wait until both services are ready."""
+        t0 = time.monotonic()
+        for node in self.nodes.values():
+            self._start(node, progress)
+        self._start(self.toxiproxy, progress)
+        self.ensure_proxies()
+        for mode, svc in self.services.items():
+            if not svc.running():
+                metrics_dir = Path(svc.env["PROMETHEUS_MULTIPROC_DIR"])
+                shutil.rmtree(metrics_dir, ignore_errors=True)  # stale worker files would lie
+                metrics_dir.mkdir(parents=True)
+            self._start(svc, progress)
+        for mode in self.services:
+            wait_until(lambda m=mode: _http_ok(self.config.service_url(m) + "/ready"), 20,
+                       f"{mode} /ready")
+        progress(f"stack ready in {time.monotonic() - t0:.1f}s")
+        return self
+
+    def _start(self, proc, progress):
+        started = proc.start()
+        progress(f"  {proc.name:<12} {'started' if started else 'already running'} "
+                 f"(pid {proc.pid}, port {proc.port})")
+
+    def ensure_proxies(self):
+        """Create or update every proxy, enabled and without toxics."""
+        cfg = self.config
+        with self.client() as tp:
+            for s in SERVICES:
+                for n in cfg.nodes:
+                    tp.ensure_proxy(cfg.proxy_name(s, n), f"127.0.0.1:{cfg.proxy_port(s, n)}",
+                                    f"127.0.0.1:{cfg.redis_port(n)}")
+
+    def down(self, progress=print):
+        """Stop what this stack started, services first."""
+        for proc in [*self.services.values(), self.toxiproxy, *self.nodes.values()]:
+            if proc.stop():
+                progress(f"  {proc.name:<12} stopped")
+
+    def status(self) -> list[dict]:
+        """What runs where: one row per process."""
+        rows = []
+        for proc in [*self.nodes.values(), self.toxiproxy, *self.services.values()]:
+            rows.append({"name": proc.name, "pid": proc.pid, "port": proc.port,
+                         "running": proc.running(), "log": str(proc.logfile)})
+        return rows
+
+    def flush(self):
+        """Empty every node (between tests)."""
+        for node in self.nodes.values():
+            with node.client() as c:
+                c.flushall()

@@ -1,0 +1,53 @@
+"""``python -m stack up|down|status``: the local stack on 127.0.0.1."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import PROFILES, StackConfig
+from .process import StackError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack", description="caplab's local stack")
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--run-dir", default="run", help="where pid files, data and logs live (default: run)")
+    parser.add_argument("--nodes", type=int, default=2, help="how many redis nodes: g1..gN (default 2)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="local")
+    args = parser.parse_args(argv)
+    if not 1 <= args.nodes <= 9:
+        parser.error("--nodes must be between 1 and 9")
+    cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile,
+                      nodes=tuple(f"g{i}" for i in range(1, args.nodes + 1)))
+    from . import Stack
+    try:
+        stack = Stack(cfg)
+        if args.command == "up":
+            print(f"starting the local stack ({args.nodes} nodes, profile {args.profile}) in {cfg.run_dir}/")
+            stack.up()
+            _print_status(stack)
+        elif args.command == "down":
+            stack.down()
+        else:
+            _print_status(stack)
+    except StackError as exc:
+        print(f"stack: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_status(stack):
+    cfg = stack.config
+    print(f"{'process':<12} {'pid':>7}  {'port':>5}  state")
+    for row in stack.status():
+        print(f"{row['name']:<12} {row['pid'] or '-':>7}  {row['port']:>5}  "
+              f"{'running' if row['running'] else 'stopped'}")
+    print(f"CP service: {cfg.service_url('cp')}   AP service: {cfg.service_url('ap')}   "
+          f"Toxiproxy API: {cfg.toxiproxy_url}")
+    print("proxies: " + ", ".join(f"{cfg.proxy_name(s, n)}:{cfg.proxy_port(s, n)}->{cfg.redis_port(n)}"
+                                  for s in ("cp", "ap") for n in cfg.nodes))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Where everything in the local stack runs: ports, folders, and the services' settings per profile."""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SERVICES = ("cp", "ap")
+
+# Settings the services get in each profile. "local" keeps the spec's numbers except where a
+# laptop demo would wait minutes; "test" is fast so tests never sleep long.
+PROFILES = {
+    "local": {"NETWORK_TIMEOUT_SEC": "0.5", "MAX_STALENESS_MS": "5000", "BREAKER_FAIL_MAX": "5",
+              "BREAKER_RESET_TIMEOUT_SEC": "5", "RATE_LIMIT": "100000 per minute",
+              "LOG_LEVEL": "INFO", "MAINTENANCE_INTERVAL_SEC": "0.5"},
+    "test": {"NETWORK_TIMEOUT_SEC": "0.25", "MAX_STALENESS_MS": "500", "BREAKER_FAIL_MAX": "3",
+             "BREAKER_RESET_TIMEOUT_SEC": "1", "RATE_LIMIT": "100000 per minute",
+             "LOG_LEVEL": "INFO", "MAINTENANCE_INTERVAL_SEC": "0.2"},
+}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Ports follow one rule: node i (1-based) of service s listens on proxy_base + 100*s + i."""
+
+    run_dir: Path = Path("run")
+    nodes: tuple[str, ...] = ("g1", "g2")
+    profile: str = "local"
+    redis_base_port: int = 6380  # g1 = 6381, g2 = 6382, ...
+    toxiproxy_port: int = 8474
+    proxy_base_port: int = 7000  # cp_g1 = 7101, ap_g1 = 7201
+    service_ports: dict = field(default_factory=lambda: {"cp": 5001, "ap": 5002})
+    workers: int = 2
+    redis_maxmemory: str = "256mb"
+    extra_env: dict = field(default_factory=dict)
+
+    def redis_port(self, node: str) -> int:
+        return self.redis_base_port + self.nodes.index(node) + 1
+
+    def proxy_port(self, service: str, node: str) -> int:
+        return self.proxy_base_port + 100 * (SERVICES.index(service) + 1) + self.nodes.index(node) + 1
+
+    def proxy_name(self, service: str, node: str) -> str:
+        return f"{service}_{node}"
+
+    @property
+    def toxiproxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.toxiproxy_port}"
+
+    def service_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.service_ports[service]}"
+
+    def secrets(self) -> dict:
+        """The stack's password and secret key: made once per run folder, never in the repo."""
+        path = Path(self.run_dir) / "secrets.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"REDIS_PASSWORD": secrets.token_hex(16), "SECRET_KEY": secrets.token_hex(32)}
+        path.write_text(json.dumps(data))
+        path.chmod(0o600)
+        return data
+
+    def service_env(self, service: str) -> dict:
+        """Every setting the service reads, for this profile: its nodes are its own proxies."""
+        nodes = ",".join(f"{n}=127.0.0.1:{self.proxy_port(service, n)}" for n in self.nodes)
+        env = {"APP_MODE": service, "REDIS_NODES": nodes, **PROFILES[self.profile], **self.secrets(),
+               "PORT": str(self.service_ports[service]), "WEB_WORKERS": str(self.workers)}
+        env.update({k: str(v) for k, v in self.extra_env.items()})
+        return env
+
+    def with_(self, **changes) -> "StackConfig":
+        return replace(self, **changes)
+
+
+def test_config(run_dir: Path, offset: int = 0, **changes) -> StackConfig:
+    """A stack on ports away from the defaults, so tests never touch a user's running stack."""
+    return StackConfig(run_dir=Path(run_dir), profile="test", redis_base_port=16380 + offset,
+                       toxiproxy_port=18474 + offset, proxy_base_port=17000 + offset,
+                       service_ports={"cp": 15001 + offset, "ap": 15002 + offset}, **changes)

@@ -1,0 +1,64 @@
+"""Redis nodes of the local stack: AOF with fsync every second, a password, a memory limit."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import redis
+
+from .process import ManagedProcess, StackError
+
+REDIS_CONF = """\
+bind 127.0.0.1
+port {port}
+protected-mode yes
+requirepass {password}
+dir {data_dir}
+dbfilename dump.rdb
+appendonly yes
+appendfsync everysec
+# RDB snapshots are taken on demand (BGSAVE) by backups; none on a timer.
+save ""
+maxmemory {maxmemory}
+# A store must refuse writes when full, not evict acknowledged data.
+maxmemory-policy noeviction
+daemonize no
+logfile ""
+"""
+
+
+def redis_binary() -> str:
+    path = shutil.which("redis-server")
+    if not path:
+        raise StackError("redis-server is not installed. Run `make setup` (it installs Debian's "
+                         "redis-server), or `apt-get install -y redis-server`.")
+    return path
+
+
+class RedisNode(ManagedProcess):
+    """One redis-server; offers the process-fault protocol (pid, kill, start) chaos expects."""
+
+    def __init__(self, name: str, port: int, run_dir: Path, password: str, maxmemory: str = "256mb"):
+        self.data_dir = Path(run_dir).resolve() / "data" / name
+        self.conf = Path(run_dir).resolve() / f"redis-{name}.conf"
+        self.password = password
+        self.maxmemory = maxmemory
+        super().__init__(f"redis-{name}", [redis_binary(), str(self.conf)], run_dir, port=port,
+                         ready=self._answers)
+        self.node = name
+
+    def client(self, **kwargs) -> redis.Redis:
+        """A direct client (no proxy), for set-up, checks and snapshots."""
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password,
+                           socket_timeout=kwargs.pop("socket_timeout", 1.0),
+                           socket_connect_timeout=1.0, **kwargs)
+
+    def _answers(self) -> bool:
+        with self.client() as c:
+            return c.ping()
+
+    def start(self) -> bool:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.conf.write_text(REDIS_CONF.format(port=self.port, password=self.password,
+                                               data_dir=self.data_dir, maxmemory=self.maxmemory))
+        return super().start()

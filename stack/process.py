@@ -1,0 +1,144 @@
+"""A local process the stack starts, tracks by pid file, and stops: only ever its own."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+class StackError(Exception):
+    """The stack cannot do what was asked; the message says why and what to do."""
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.05):
+    """Poll ``check()`` until it is truthy; raise StackError naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # a check that raises is "not yet"
+            last = exc
+        time.sleep(interval)
+    raise StackError(f"{what} not ready after {timeout:.0f}s" + (f" (last error: {last})" if last else ""))
+
+
+class ManagedProcess:
+    """One child process: started detached, remembered in ``<run_dir>/<name>.pid``, logs in logs/."""
+
+    def __init__(self, name: str, argv: list[str], run_dir: Path, port: int | None = None,
+                 env: dict | None = None, ready=None, ready_timeout: float = 15.0):
+        self.name, self.argv, self.port = name, argv, port
+        self.run_dir = Path(run_dir)
+        self.env, self.ready, self.ready_timeout = env, ready, ready_timeout
+        self.pidfile = self.run_dir / f"{name}.pid"
+        self.logfile = self.run_dir / "logs" / f"{name}.log"
+
+    @property
+    def pid(self) -> int | None:
+        """The pid of our running process, or None (a stale pid file is ignored)."""
+        try:
+            pid = int(self.pidfile.read_text())
+        except (OSError, ValueError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        if stat.split(")")[-1].split()[0] == "Z":
+            return None
+        exe = os.path.basename(self.argv[0]).encode()
+        return pid if any(exe in part for part in cmdline[:3]) else None
+
+    def running(self) -> bool:
+        return self.pid is not None
+
+    def start(self) -> bool:
+        """Start unless already running; return True if started. Waits until ready."""
+        if self.running():
+            return False
+        if self.port is not None and port_in_use(self.port):
+            raise StackError(f"{self.name}: port {self.port} on 127.0.0.1 is already in use by another "
+                             f"process. Stop it (e.g. `ss -ltnp 'sport = :{self.port}'` shows which), "
+                             f"or run the stack with other ports.")
+        self.logfile.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, **(self.env or {}))
+        with open(self.logfile, "ab") as log:
+            proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pidfile.write_text(str(proc.pid))
+        self._proc = proc
+        try:
+            self.wait_ready()
+        except StackError:
+            self.stop()
+            raise StackError(f"{self.name} did not become ready; its log says:\n{self.tail()}") from None
+        return True
+
+    def wait_ready(self, timeout: float | None = None):
+        def check():
+            if getattr(self, "_proc", None) is not None and self._proc.poll() is not None:
+                raise StackError(f"{self.name} exited with code {self._proc.returncode}")
+            return self.ready() if self.ready else True
+        wait_until(check, timeout or self.ready_timeout, self.name)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """SIGTERM, then SIGKILL after ``timeout``; return True if something was stopped."""
+        pid = self.pid
+        if pid is None:
+            self.pidfile.unlink(missing_ok=True)
+            return False
+        self._signal(pid, signal.SIGCONT)  # a paused process cannot act on SIGTERM
+        self._signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._alive(pid):
+            time.sleep(0.05)
+        if self._alive(pid):
+            self._signal(pid, signal.SIGKILL)
+            while self._alive(pid):
+                time.sleep(0.02)
+        self.pidfile.unlink(missing_ok=True)
+        return True
+
+    def kill(self):
+        """SIGKILL with no clean-up: a crash."""
+        pid = self.pid
+        if pid is not None:
+            self._signal(pid, signal.SIGKILL)
+            while self._alive(pid):
+                time.sleep(0.01)
+
+    def _alive(self, pid: int) -> bool:
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.pid == pid:
+            return proc.poll() is None
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.split(")")[-1].split()[0] != "Z"
+
+    @staticmethod
+    def _signal(pid, sig):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
