@@ -1,0 +1,278 @@
+"""The history of a run: client operations, faults, breaker samples and node snapshots as JSON lines.
+
+Every client operation is an ``invoke`` followed by exactly one completion from the same process
+(Jepsen style): ``ok`` it happened, ``fail`` it certainly did not, ``info`` nobody knows.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+OP_TYPES = ("invoke", "ok", "fail", "info")
+COMPLETIONS = ("ok", "fail", "info")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One client operation event: an invoke or its completion."""
+
+    type: str  # invoke | ok | fail | info
+    process: int
+    f: str  # read | write
+    key: str
+    value: str | None  # write invoke: the value written; read ok: the value read (None = absent)
+    service: str  # cp | ap
+    time: float  # seconds since run start, monotonic
+    wall_ms: int
+    version: str | None = None
+    node: str | None = None
+    staleness_ms: int | None = None
+    stale: bool | None = None
+    status: int | None = None
+    outcome: str | None = None
+    error: str | None = None
+    latency_ms: float | None = None
+
+    def __post_init__(self):
+        if self.type not in OP_TYPES:
+            raise ValueError(f"Op.type must be one of {OP_TYPES}, not {self.type!r}")
+        if self.f not in ("read", "write"):
+            raise ValueError(f"Op.f must be 'read' or 'write', not {self.f!r}")
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    """The start or stop of an injected fault."""
+
+    phase: str  # start | stop
+    name: str  # e.g. "partition"
+    target: str  # e.g. "cp->g2"
+    time: float
+    wall_ms: int
+    params: dict = field(default_factory=dict)
+    type: str = field(default="fault", init=False)
+
+
+@dataclass(frozen=True)
+class BreakerSample:
+    """The state of one service's breaker for one node, as seen at one moment."""
+
+    service: str
+    node: str
+    state: str  # closed | half-open | open
+    time: float
+    wall_ms: int
+    type: str = field(default="breaker", init=False)
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    """Every record one node held at one moment: key -> {"value": ..., "version": "ms.c.w"}."""
+
+    node: str
+    time: float
+    wall_ms: int
+    records: dict
+    phase: str = "after-heal"
+    type: str = field(default="snapshot", init=False)
+
+
+Event = Union[Op, FaultEvent, BreakerSample, NodeSnapshot]
+_BY_TYPE = {"fault": FaultEvent, "breaker": BreakerSample, "snapshot": NodeSnapshot}
+
+
+def to_dict(event: Event) -> dict:
+    """Return the plain JSON-ready dict of an event."""
+    return asdict(event)
+
+
+def from_dict(d: dict) -> Event:
+    """Build the typed event for a dict read from a history; raise ValueError when it does not fit."""
+    kind = d.get("type")
+    cls = Op if kind in OP_TYPES else _BY_TYPE.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown event type {kind!r}; expected one of {OP_TYPES + tuple(_BY_TYPE)}")
+    names = {f.name for f in fields(cls) if f.init}
+    unknown = set(d) - names - {"type"}
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
+    kwargs = {k: v for k, v in d.items() if k in names}
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ValueError(f"bad {cls.__name__} event {d!r}: {e}") from None
+
+
+def classify(status: int | None, body: Any = None, exc: BaseException | None = None) -> str:
+    """Return the completion type (ok, fail or info) of an HTTP answer, or of the exception raised instead."""
+    if exc is not None:
+        # A timeout or dropped connection may have reached the service: the write may have happened.
+        return "info"
+    if status is None:
+        return "info"
+    if 200 <= status < 300:
+        return "ok"
+    if 400 <= status < 500:
+        return "fail"  # bad input or rate limited: refused before touching any node
+    outcome = body.get("outcome") if isinstance(body, dict) else None
+    if status == 503 and outcome == "not_applied":
+        return "fail"
+    return "info"  # 503 "unknown", or any other 5xx: the service cannot vouch for the outcome
+
+
+class HistoryWriter:
+    """Append events to a JSON-lines file, one flushed line per event, safe across threads."""
+
+    def __init__(self, path, t0: float | None = None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8")
+        self._lock = threading.Lock()
+        self.t0 = time.monotonic() if t0 is None else t0
+
+    def now(self) -> tuple[float, int]:
+        """Return (seconds since run start, wall-clock ms) for stamping an event."""
+        return time.monotonic() - self.t0, time.time_ns() // 1_000_000
+
+    def write(self, event: Event) -> None:
+        """Append one event and flush it, so a crash loses at most the line being written."""
+        line = json.dumps(to_dict(event), separators=(",", ":"), allow_nan=False) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+    def __enter__(self) -> "HistoryWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class NullRecorder:
+    """A recorder that drops every event, for dry runs and tests."""
+
+    def __init__(self, t0: float | None = None):
+        self.t0 = time.monotonic() if t0 is None else t0
+
+    def now(self) -> tuple[float, int]:
+        return time.monotonic() - self.t0, time.time_ns() // 1_000_000
+
+    def write(self, event: Event) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "NullRecorder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def read_history(path) -> list[Event]:
+    """Read a history file into typed events; a torn last line (a crash mid-write) is skipped."""
+    lines = Path(path).read_text(encoding="utf-8").split("\n")
+    events = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError as e:
+            if i == len(lines):  # no trailing newline: the writer died in the middle of this line
+                break
+            raise ValueError(f"{path}:{i}: not JSON ({e})") from None
+        try:
+            events.append(from_dict(d))
+        except ValueError as e:
+            raise ValueError(f"{path}:{i}: {e}") from None
+    return events
+
+
+@dataclass(frozen=True)
+class Completed:
+    """An invoke paired with its completion; ``end`` is +inf when the outcome is unknown."""
+
+    invoke: Op
+    completion: Op | None  # None: the run ended before the operation completed
+
+    @property
+    def type(self) -> str:
+        return self.completion.type if self.completion else "info"
+
+    @property
+    def process(self) -> int:
+        return self.invoke.process
+
+    @property
+    def f(self) -> str:
+        return self.invoke.f
+
+    @property
+    def key(self) -> str:
+        return self.invoke.key
+
+    @property
+    def service(self) -> str:
+        return self.invoke.service
+
+    @property
+    def value(self) -> str | None:
+        """The value written (write) or read (read ok)."""
+        if self.f == "write":
+            return self.invoke.value
+        return self.completion.value if self.completion else None
+
+    @property
+    def version(self) -> str | None:
+        return self.completion.version if self.completion else None
+
+    @property
+    def start(self) -> float:
+        return self.invoke.time
+
+    @property
+    def end(self) -> float:
+        """The completion time; +inf for info, since the operation may take effect at any later time."""
+        return math.inf if self.type == "info" else self.completion.time
+
+    def describe(self) -> dict:
+        """Return a short dict naming this operation, for evidence."""
+        c = self.completion
+        return {"process": self.process, "f": self.f, "key": self.key, "value": self.value,
+                "type": self.type, "service": self.service, "start": self.start,
+                "end": None if c is None else c.time, "version": self.version,
+                "node": None if c is None else c.node}
+
+
+def pair_ops(history: Iterable[Event], service: str | None = None) -> list[Completed]:
+    """Pair each invoke with its completion, in invoke order; optionally keep one service only."""
+    open_: dict[tuple, Op] = {}
+    done: list[Completed] = []
+    for ev in history:
+        if not isinstance(ev, Op) or (service is not None and ev.service != service):
+            continue
+        who = (ev.service, ev.process)
+        if ev.type == "invoke":
+            if who in open_:
+                raise ValueError(f"process {who} invoked at t={ev.time} with an operation still open")
+            open_[who] = ev
+        else:
+            inv = open_.pop(who, None)
+            if inv is None:
+                raise ValueError(f"process {who} completed at t={ev.time} without an invoke")
+            done.append(Completed(inv, ev))
+    done.extend(Completed(inv, None) for inv in open_.values())
+    done.sort(key=lambda c: c.start)
+    return done
