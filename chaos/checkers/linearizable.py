@@ -1,0 +1,171 @@
+"""Decide whether the CP history of each key is linearizable as a read/write register.
+
+The search is Wing & Gong's, with Lowe's just-in-time linearization and Porcupine's memoization of
+(linearized set, register state): walk the invoke/return entries in time order, linearize any
+pending call whose effect matches the state, and backtrack when a return is reached whose call is
+still unlinearized. Keys are checked separately (a register per key is P-compositional).
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import time
+
+from harness.history import Completed, pair_ops
+from harness.verdicts import Verdict, worst
+
+NAME = "linearizable"
+
+
+class _Unread:
+    """The one state that stands for every value no read returned."""
+
+    def __repr__(self):
+        return "<a value no read returned>"
+
+
+_UNREAD = _Unread()
+
+
+def check(history, service: str = "cp", max_steps: int = 2_000_000,
+          time_limit_s: float = 30.0) -> Verdict:
+    """Check every key's register history; a key whose search runs out of budget answers unknown."""
+    ops = pair_ops(history, service=service)
+    other_writers = {c.key for c in pair_ops(history) if c.service != service and c.f == "write"}
+    by_key: dict[str, list[Completed]] = {}
+    for c in ops:
+        by_key.setdefault(c.key, []).append(c)
+    # The CP promise covers keys written only through CP: a write through another service is
+    # outside this history, so any read of it would look like a read of a value never written.
+    mixed = sorted(k for k in by_key if k in other_writers)
+    results, evidence, unknown_keys = {}, [], []
+    started = time.monotonic()
+    for key in sorted(by_key):
+        if key in mixed:
+            continue
+        res = check_key(by_key[key], max_steps=max_steps, time_limit_s=time_limit_s)
+        results[key] = res
+        if res["valid"] == "invalid" and not evidence:
+            evidence = [{"key": key, "explanation": res["explanation"]}] + res["window"]
+        elif res["valid"] == "unknown":
+            unknown_keys.append(key)
+    invalid_keys = sorted(k for k, r in results.items() if r["valid"] == "invalid")
+    figures = {
+        "keys": len(results), "ops": sum(r["ops"] for r in results.values()),
+        "steps": sum(r["steps"] for r in results.values()),
+        "seconds": round(time.monotonic() - started, 3),
+        "invalid_keys": invalid_keys, "unknown_keys": unknown_keys, "skipped_mixed_keys": mixed,
+    }
+    valid = worst(r["valid"] for r in results.values()) if results else "valid"
+    if valid == "invalid":
+        summary = f"{len(invalid_keys)} of {len(results)} keys not linearizable: {evidence[0]['explanation']}"
+    elif valid == "unknown":
+        summary = f"search budget exhausted on {len(unknown_keys)} keys; no violation found elsewhere"
+    else:
+        summary = f"{len(results)} keys, {figures['ops']} ops: linearizable"
+    return Verdict(NAME, valid, summary, evidence=evidence, figures=figures)
+
+
+def _relevant(ops: list[Completed]) -> list[Completed]:
+    """Drop the operations that cannot constrain the search."""
+    read_values = {c.value for c in ops if c.f == "read" and c.type == "ok"}
+    keep = []
+    for c in ops:
+        if c.type == "fail":
+            continue  # certainly did not happen
+        if c.f == "read" and c.type != "ok":
+            continue  # a read with no answer could be linearized anywhere, with any result
+        if c.f == "write" and c.type == "info" and c.value not in read_values:
+            # Nobody observed it, so linearizing it last (or never) is always possible and changes
+            # nothing; dropping it keeps many timed-out writes from blowing up the search.
+            continue
+        keep.append(c)
+    return keep
+
+
+def check_key(ops: list[Completed], max_steps: int = 2_000_000, time_limit_s: float = 30.0) -> dict:
+    """Search one key's operations for a linearization; return validity, steps, and a failure window."""
+    ops = _relevant(ops)
+    n = len(ops)
+    is_write = [c.f == "write" for c in ops]
+    read_values = {c.value for c in ops if c.f == "read"}
+    # Values no read ever returns are interchangeable: no read can match any of them. One symbol
+    # for all of them merges configurations that differ only in which unread value is held.
+    value = [c.value if c.f == "read" or c.value in read_values else _UNREAD for c in ops]
+    # At equal times calls come first, so touching operations count as concurrent: the permissive
+    # reading, which can miss a violation but never invent one.
+    entries = sorted([(c.start, 0, i) for i, c in enumerate(ops)]
+                     + [(c.end, 1, i) for i, c in enumerate(ops) if c.end != math.inf])
+    # A configuration is (register state, mask of pending ops already linearized). Pending ops get
+    # small slot numbers, reused once they return, so masks stay small integers.
+    configs = {(None, 0)}
+    slot_of, pending, free = [0] * n, {}, []
+    reads_of: dict = {}  # value -> mask of pending, read slots that returned it
+    next_slot, steps = 0, 0
+    deadline = time.monotonic() + time_limit_s
+    out = {"valid": "valid", "ops": n, "steps": 0, "explanation": None, "window": []}
+    for _, is_ret, i in entries:
+        if not is_ret:
+            s = heapq.heappop(free) if free else next_slot
+            next_slot = max(next_slot, s + 1)
+            slot_of[i], pending[s] = s, i
+            if not is_write[i]:
+                bit = 1 << s
+                reads_of[value[i]] = reads_of.get(value[i], 0) | bit
+                # A read that matches the state can be linearized now at no cost: a configuration
+                # with it done dominates the one without, and this keeps read subsets from exploding.
+                configs = {(st, m | bit) if st == value[i] else (st, m) for st, m in configs}
+            continue
+        s = slot_of[i]
+        bit = 1 << s
+        done, seen, stack = set(), set(configs), list(configs)
+        while stack:  # just in time: linearize pending ops only until op i is linearized
+            steps += 1
+            if steps > max_steps or (steps & 0xFFF == 0 and time.monotonic() > deadline):
+                out.update(valid="unknown", steps=steps)
+                return out
+            st, m = stack.pop()
+            if m & bit:
+                done.add((st, m & ~bit))
+                continue
+            for s2, j in pending.items():
+                b2 = 1 << s2
+                if m & b2 or not (is_write[j] or value[j] == st):
+                    continue
+                nst = value[j] if is_write[j] else st
+                c = (nst, m | b2 | reads_of.get(nst, 0))
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        if not done:
+            states = sorted({st for st, _ in seen}, key=str)
+            out.update(valid="invalid", steps=steps)
+            out["explanation"], out["window"] = _explain(ops, i, states, list(pending.values()))
+            return out
+        configs = done
+        del pending[s]
+        if not is_write[i]:
+            reads_of[value[i]] &= ~bit
+        heapq.heappush(free, s)
+    out["steps"] = steps
+    return out
+
+
+def _explain(ops: list[Completed], blocked: int, states: list, pending: list[int]) -> tuple[str, list]:
+    """Describe where the search failed: the op it could not place, and the ops concurrent with it."""
+    b = ops[blocked]
+    what = f"read of {b.value!r}" if b.f == "read" else f"write of {b.value!r}"
+    window = [ops[j] for j in pending if j != blocked]
+    before = [c for c in ops if c.f == "write" and c.end < b.start]
+    if before:  # the last write that surely preceded it shows what the register should hold
+        window.append(max(before, key=lambda c: c.end))
+    if _UNREAD in states:  # name the unread values the window could have left in the register
+        read = {c.value for c in ops if c.f == "read"}
+        states = [x for x in states if x is not _UNREAD]
+        states += sorted({c.value for c in window if c.f == "write" and c.value not in read}) or ["?"]
+    expl = (f"{what} by process {b.process} (t={b.start:.3f}..{b.end:.3f}) cannot be linearized: "
+            f"before it returned the register could only hold one of {states!r}")
+    window.sort(key=lambda c: abs(c.start - b.start))
+    rows = [dict(b.describe(), role="blocked")] + [c.describe() for c in window[:19]]
+    rows.sort(key=lambda r: r["start"])
+    return expl, rows
