@@ -31,3 +31,15 @@ def worker_exit(server, worker):
     service = getattr(app, "extensions", {}).get("caplab") if app is not None else None
     if service is not None:
         service.close()
+
+
+def on_starting(server):
+    """Refuse to start on bad settings with one clear message, before any worker boots."""
+    import sys
+
+    from app.config import ConfigError, load_settings
+    try:
+        load_settings()
+    except ConfigError as exc:
+        print(f"caplab: {exc}", file=sys.stderr)
+        sys.exit(2)

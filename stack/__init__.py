@@ -55,8 +55,8 @@ class Stack:
         env = cfg.service_env(mode)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "metrics" / mode)
         env["PYTHONPATH"] = str(ROOT)
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        argv = [gunicorn, "-c", str(ROOT / "app" / "gunicorn_conf.py"), "app.wsgi:create()"]
+        # `python -m app serve` validates the settings, then execs gunicorn in the same process.
+        argv = [sys.executable, "-m", "app", "serve", "--mode", mode]
         return ManagedProcess(f"app-{mode}", argv, self.run_dir, port=cfg.service_ports[mode], env=env,
                               ready=lambda: _http_ok(cfg.service_url(mode) + "/health"),
                               ready_timeout=30)
