@@ -1,0 +1,70 @@
+"""Measure availability and latency per service in each window: steady, each fault, after the heal."""
+from __future__ import annotations
+
+from harness.history import pair_ops
+from harness.verdicts import Verdict
+
+from .common import all_windows, distribution
+
+NAME = "availability"
+
+
+def check(history, min_availability: dict | None = None, max_availability: dict | None = None) -> Verdict:
+    """Count ok/fail/info per service and window; compare with bounds such as {"ap": {"fault": 0.99}}."""
+    windows = all_windows(history)
+    pairs = pair_ops(history)
+    services = sorted({c.service for c in pairs})
+    table = []
+    for w in windows:
+        for svc in services:
+            # An op belongs to the window it was invoked in: that is the state the client met.
+            ops = [c for c in pairs if c.service == svc and w.start <= c.start < w.end]
+            table.append(_row(w, svc, ops))
+    problems, evidence, empty = [], [], []
+    for bounds, broken, word in ((min_availability, lambda a, b: a < b, "below"),
+                                 (max_availability, lambda a, b: a > b, "above")):
+        for svc, per_kind in (bounds or {}).items():
+            for kind, bound in per_kind.items():
+                rows = [r for r in table if r["service"] == svc and _matches(r, kind)]
+                for r in rows:
+                    if r["availability"] is None:
+                        empty.append(f"{svc} {r['window']}")
+                    elif broken(r["availability"], bound):
+                        problems.append(f"{svc} {r['window']}: {r['availability']:.2%} {word} {bound:.2%}")
+                        evidence.append(dict(r, bound=bound))
+                if not rows:
+                    empty.append(f"{svc} {kind}")
+    figures = {"windows": table}
+    if problems:
+        return Verdict(NAME, "invalid", "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else ""),
+                       evidence=evidence, figures=figures)
+    if empty:
+        # A bound on a window with no operations was not tested, so it cannot pass.
+        return Verdict(NAME, "unknown", f"no operations to test the bounds in: {', '.join(empty[:5])}",
+                       figures=figures)
+    parts = [f"{r['service']} {r['window']} {r['availability']:.2%}" for r in table if r["availability"] is not None]
+    return Verdict(NAME, "valid", "; ".join(parts[:6]) or "no operations", figures=figures)
+
+
+def _row(w, svc: str, ops) -> dict:
+    """Return the counts, availability and ok latencies of one service in one window."""
+    n = {t: sum(c.type == t for c in ops) for t in ("ok", "fail", "info")}
+    total = sum(n.values())
+    lat = [c.completion.latency_ms if c.completion.latency_ms is not None else (c.end - c.start) * 1000
+           for c in ops if c.type == "ok"]
+    return {"window": w.label, "kind": w.kind, "name": w.name, "service": svc,
+            "start": _finite(w.start), "end": _finite(w.end), "ops": total, **n,
+            "availability": round(n["ok"] / total, 4) if total else None,
+            "latency_ms": distribution(lat)}
+
+
+def _matches(row: dict, kind: str) -> bool:
+    """Say whether a bound's window kind ("fault", "fault:partition", "steady"...) covers a row."""
+    if kind.startswith("fault:"):
+        return row["kind"] == "fault" and row["name"] == kind.split(":", 1)[1]
+    return row["kind"] == kind
+
+
+def _finite(t: float):
+    """Return t, or None for an open end, since JSON has no infinity."""
+    return t if abs(t) != float("inf") else None

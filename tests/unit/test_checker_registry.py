@@ -1,0 +1,39 @@
+"""Verdicts compose to the worst, crashing checkers answer unknown, and run_all runs what is configured."""
+import pytest
+
+from chaos.checkers import CHECKERS, run_all
+from harness.verdicts import MAX_EVIDENCE, Verdict, compose, run_checker
+from tests.unit.histories import H
+
+
+def test_compose_is_the_worst():
+    v = lambda name, valid: Verdict(name, valid, "")
+    assert compose([v("a", "valid"), v("b", "valid")]).valid == "valid"
+    assert compose([v("a", "valid"), v("b", "unknown")]).valid == "unknown"
+    assert compose([v("a", "invalid"), v("b", "unknown"), v("c", "valid")]).valid == "invalid"
+    assert compose([]).valid == "unknown"
+
+
+def test_verdict_rejects_bad_validity_and_caps_evidence():
+    with pytest.raises(ValueError):
+        Verdict("x", "ok", "")
+    v = Verdict("x", "invalid", "", evidence=[{"i": i} for i in range(50)])
+    assert len(v.evidence) == MAX_EVIDENCE + 1 and v.evidence[-1] == {"omitted": 30}
+
+
+def test_crashing_checker_answers_unknown():
+    def boom(history):
+        raise RuntimeError("no disk")
+    v = run_checker(boom, [], name="boom")
+    assert v.valid == "unknown" and "no disk" in v.summary and "no disk" in v.evidence[0]["exception"]
+    assert run_checker(lambda h: 42, []).valid == "unknown"
+
+
+def test_run_all_runs_the_configured_checkers():
+    h = H().write(1, "k", "a", 0, 1).read(2, "k", "b", 2, 3).build()
+    out = run_all(h, {"linearizable": {}, "availability": None, "breakers": {"bogus_threshold": 1}})
+    assert [(v.checker, v.valid) for v in out] == [("linearizable", "invalid"), ("availability", "valid"),
+                                                   ("breakers", "unknown")]
+    assert set(CHECKERS) == {"linearizable", "convergence", "lost_writes", "staleness", "availability", "breakers"}
+    with pytest.raises(ValueError, match="linearisable"):
+        run_all(h, {"linearisable": {}})
