@@ -37,6 +37,7 @@ def create_app(mode: str | None = None, config: dict | None = None, start_mainte
     service = Service(settings, start_maintenance=start_maintenance)
     app.extensions["caplab"] = service
 
+    _install_hooks(app, settings.mode)  # first, so even a 429 carries a request ID
     limiter = Limiter(get_remote_address, app=app, default_limits=[settings.rate_limit],
                       storage_uri="memory://")
     app.extensions["caplab_limiter"] = limiter
@@ -44,7 +45,6 @@ def create_app(mode: str | None = None, config: dict | None = None, start_mainte
         limiter.exempt(bp)
         app.register_blueprint(bp)
     app.register_blueprint(api.bp)
-    _install_hooks(app, settings.mode)
     log.info("%s service ready to start: nodes %s", settings.mode.upper(),
              ", ".join(map(str, settings.nodes)), extra={"event": "STARTUP", "mode": settings.mode})
     return app

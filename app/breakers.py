@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 
 import pybreaker
 import redis
@@ -32,6 +33,7 @@ class BreakerListener(pybreaker.CircuitBreakerListener):
         self.opened_at_wall: float | None = None  # wall clock, for /circuit-breaker
         self.opened_at_mono: float | None = None  # monotonic, for the fail-fast check
         self.last_change_wall: float | None = None
+        self.transitions: deque = deque(maxlen=20)  # recent (wall time, from, to), for /circuit-breaker
 
     def state_change(self, cb, old_state, new_state):
         old = old_state.name if old_state else None
@@ -40,6 +42,7 @@ class BreakerListener(pybreaker.CircuitBreakerListener):
         if new == "open":
             self.opened_at_wall, self.opened_at_mono = now, time.monotonic()
         self.last_change_wall = now
+        self.transitions.append((now, old, new))
         BREAKER_STATE.labels(node=self.node).set(STATE_VALUES[new])
         BREAKER_TRANSITIONS.labels(node=self.node, state=new).inc()
         log.warning("breaker %s: %s -> %s", self.node, old, new,

@@ -93,6 +93,7 @@ class Node:
             "reset_timeout_sec": self.breaker.reset_timeout,
             "last_opened_at": _iso(lst.opened_at_wall),
             "last_change_at": _iso(lst.last_change_wall),
+            "transitions": [{"at": _iso(t), "from": a, "to": b} for t, a, b in lst.transitions],
         }
 
     def close(self):
