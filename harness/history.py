@@ -82,8 +82,22 @@ class NodeSnapshot:
     type: str = field(default="snapshot", init=False)
 
 
-Event = Union[Op, FaultEvent, BreakerSample, NodeSnapshot]
-_BY_TYPE = {"fault": FaultEvent, "breaker": BreakerSample, "snapshot": NodeSnapshot}
+@dataclass(frozen=True)
+class MetricSample:
+    """One value of one service metric at one moment, e.g. data_staleness_ms{node="g2"}."""
+
+    service: str
+    name: str
+    labels: dict
+    value: float
+    time: float
+    wall_ms: int
+    type: str = field(default="metric", init=False)
+
+
+Event = Union[Op, FaultEvent, BreakerSample, NodeSnapshot, MetricSample]
+_BY_TYPE = {"fault": FaultEvent, "breaker": BreakerSample, "snapshot": NodeSnapshot,
+            "metric": MetricSample}
 
 
 def to_dict(event: Event) -> dict:
@@ -117,6 +131,8 @@ def classify(status: int | None, body: Any = None, exc: BaseException | None = N
         return "info"
     if 200 <= status < 300:
         return "ok"
+    if status == 404 and isinstance(body, dict) and "value" in body:
+        return "ok"  # a read of an absent key: the data endpoints answer 404 with value null
     if 400 <= status < 500:
         return "fail"  # bad input or rate limited: refused before touching any node
     outcome = body.get("outcome") if isinstance(body, dict) else None

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from harness.history import (BreakerSample, FaultEvent, HistoryWriter, NodeSnapshot, NullRecorder, Op,
+from harness.history import (MetricSample, BreakerSample, FaultEvent, HistoryWriter, NodeSnapshot, NullRecorder, Op,
                              classify, pair_ops, read_history)
 from harness.runs import latest_run, new_run_dir
 
@@ -18,6 +18,7 @@ EVENTS = [
     FaultEvent("start", "partition", "cp->g2", 2.0, 2000, {"toxic": "timeout", "ms": 0}),
     BreakerSample("cp", "g2", "half-open", 2.5, 2500),
     NodeSnapshot("g1", 3.0, 3000, {"k": {"value": "v1", "version": "1250.0.3"}}, "after-heal"),
+    MetricSample("ap", "data_staleness_ms", {"node": "g2"}, 1231.0, 3.5, 3500),
 ]
 
 
@@ -89,6 +90,8 @@ def test_null_recorder_drops_everything():
     (500, None, None, "info"),
     (400, {"error": "bad key"}, None, "fail"),
     (429, None, None, "fail"),
+    (404, {"value": None, "error": {"code": "not_found"}}, None, "ok"),  # absent key: a read of nothing
+    (404, {"error": {"code": "not_found"}}, None, "fail"),  # no such route
     (None, None, TimeoutError("read timed out"), "info"),
     (None, None, ConnectionResetError("reset"), "info"),
 ])
