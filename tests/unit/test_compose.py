@@ -1,0 +1,319 @@
+"""docker-compose.yml and its files agree with the local stack (stack/config.py, stack/nodes.py).
+
+Pure and fast: parses the YAML, JSON, Dockerfile and .env.example, and imports stack.config,
+stack.nodes and app.config. No Docker engine is needed. `${VAR:-default}` in the compose file
+resolves to its default, which is what compose uses when .env leaves VAR unset.
+"""
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.config import VARIABLES
+from stack.config import PROFILES, SERVICES, StackConfig
+from stack.nodes import REDIS_CONF
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = StackConfig()
+REDIS_PORT_IN_CONTAINER = 6379
+GUNICORN_VARIABLES = ("PORT", "BIND", "WEB_WORKERS", "WEB_TIMEOUT_SEC", "WEB_GRACEFUL_TIMEOUT_SEC")
+SECRETS = ("SECRET_KEY", "REDIS_PASSWORD")
+# Set per service by docker-compose.yml itself, so .env.example only shows them commented out.
+PER_SERVICE = ("APP_MODE", "REDIS_NODES", "PORT", "BIND")
+# Redis settings that differ on purpose: the container listens on its own network on 6379, keeps
+# data in the /data volume, and takes the password from the command line.
+REDIS_LOCAL_ONLY = {"bind", "port", "dir", "requirepass"}
+
+INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?-)([^}]*)|:?\?[^}]*)?\}")
+
+
+def resolve(value):
+    """Resolve `${VAR:-default}` to default; `${VAR}` and `${VAR:?msg}` to `<VAR>` (no default)."""
+    return INTERPOLATION.sub(lambda m: m.group(3) if m.group(2) else f"<{m.group(1)}>", str(value))
+
+
+def db(node):
+    return f"db_{node}"
+
+
+def app(service):
+    return f"app_{service}"
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose):
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def proxies():
+    return {p["name"]: p for p in json.loads((ROOT / "docker" / "toxiproxy.json").read_text())}
+
+
+def environment(svc):
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: resolve(v) for k, v in env.items()}
+
+
+def published(svc):
+    """{container port: (host ip or '', host port)} from short-syntax port mappings."""
+    out = {}
+    for spec in svc.get("ports", []):
+        parts = resolve(spec).split(":")
+        container, host = int(parts[-1]), int(parts[-2])
+        out[container] = (parts[-3] if len(parts) == 3 else "", host)
+    return out
+
+
+def mounts(svc):
+    """{container path: source} from short-syntax volumes."""
+    return {v.split(":")[1]: v.split(":")[0] for v in svc.get("volumes", [])}
+
+
+def redis_settings(text):
+    """{directive: value} of a redis.conf text; later lines win, as in Redis."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            out[key.lower()] = value.strip()
+    return out
+
+
+def stack_redis_settings():
+    return redis_settings(REDIS_CONF.format(port=STACK.redis_port(STACK.nodes[0]), password="x",
+                                            data_dir="/data", maxmemory=STACK.redis_maxmemory))
+
+
+def compose_redis_settings(svc, compose_root=ROOT):
+    """The settings a db service runs with: its mounted redis.conf, then `--key value` overrides."""
+    command = [resolve(c) for c in svc["command"]]
+    assert command[0] == "redis-server", "db services run redis-server with a config file"
+    source = mounts(svc)[command[1]]
+    settings = redis_settings((compose_root / source).read_text())
+    overrides = command[2:]
+    assert len(overrides) % 2 == 0 and all(k.startswith("--") for k in overrides[::2]), overrides
+    settings.update({k[2:].lower(): v for k, v in zip(overrides[::2], overrides[1::2])})
+    return settings
+
+
+# --- services, ports, proxies --------------------------------------------------------------------
+
+def test_service_set_matches_the_stack(services):
+    expected = {db(n) for n in STACK.nodes} | {app(s) for s in SERVICES} | {"toxiproxy"}
+    assert set(services) == expected
+
+
+def test_each_service_runs_its_mode_on_the_stack_port(services):
+    for s in SERVICES:
+        svc, port = services[app(s)], STACK.service_ports[s]
+        env = environment(svc)
+        assert env["APP_MODE"] == s
+        assert env["PORT"] == str(port)
+        assert env["BIND"] == f"0.0.0.0:{port}", "gunicorn must listen on every container interface"
+        assert published(svc)[port][1] == port, f"{app(s)} must publish {port} on the host"
+
+
+def test_each_service_reaches_the_nodes_only_through_its_own_proxies(services):
+    for s in SERVICES:
+        nodes = environment(services[app(s)])["REDIS_NODES"].split(",")
+        assert nodes == [f"{n}=toxiproxy:{STACK.proxy_port(s, n)}" for n in STACK.nodes]
+
+
+def test_proxies_match_the_stack(proxies):
+    expected = {STACK.proxy_name(s, n): (s, n) for s in SERVICES for n in STACK.nodes}
+    assert set(proxies) == set(expected)
+    for name, (s, n) in expected.items():
+        p = proxies[name]
+        assert p["listen"] == f"0.0.0.0:{STACK.proxy_port(s, n)}"
+        assert p["upstream"] == f"{db(n)}:{REDIS_PORT_IN_CONTAINER}"
+        assert p.get("enabled", True) is True
+
+
+def test_toxiproxy_loads_the_proxies_and_publishes_the_stack_ports(services):
+    svc = services["toxiproxy"]
+    assert svc["image"] == "ghcr.io/shopify/toxiproxy:2.12.0"
+    command = svc["command"]
+    # A command replaces the image's `-host=0.0.0.0`; without it the API is unreachable.
+    assert "-host=0.0.0.0" in command
+    config_path = command[command.index("-config") + 1]
+    assert mounts(svc)[config_path] == "./docker/toxiproxy.json"
+    ports = published(svc)
+    assert ports[STACK.toxiproxy_port] == ("127.0.0.1", STACK.toxiproxy_port)
+    for s in SERVICES:
+        for n in STACK.nodes:
+            port = STACK.proxy_port(s, n)
+            assert ports[port] == ("127.0.0.1", port)
+
+
+# --- service settings ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_settings_match_the_local_profile(services, service):
+    env = environment(services[app(service)])
+    profile = PROFILES["local"]
+    assert {k: env.get(k) for k in profile} == profile
+    assert env["WEB_WORKERS"] == str(STACK.workers)
+    assert env["REDIS_PASSWORD"] == "<REDIS_PASSWORD>", "the password must come from .env, not the file"
+    assert set(env) <= set(VARIABLES) | set(GUNICORN_VARIABLES), "unknown variable in compose"
+
+
+def test_services_share_one_image_and_the_container_checklist(services):
+    builds = []
+    for s in SERVICES:
+        svc = services[app(s)]
+        builds.append((svc["build"]["context"], svc["build"].get("dockerfile", "Dockerfile")))
+        env_files = svc["env_file"] if isinstance(svc["env_file"], list) else [svc["env_file"]]
+        assert ".env" in env_files
+        assert "/health" in " ".join(svc["healthcheck"]["test"])
+        assert svc["restart"] in ("always", "unless-stopped", "on-failure")
+        limits = svc["deploy"]["resources"]["limits"]
+        assert (str(limits["cpus"]), limits["memory"]) == ("1.0", "1G")  # the deployment guide's
+        deps = svc["depends_on"]
+        assert set(deps) == {db(n) for n in STACK.nodes} | {"toxiproxy"}
+        assert all(d["condition"] == "service_healthy" for d in deps.values())
+    assert builds == [(".", "Dockerfile")] * len(SERVICES)
+
+
+def test_every_service_is_on_cap_network_with_health_check_and_limits(compose, services):
+    assert "cap_network" in compose["networks"]
+    for name, svc in services.items():
+        assert svc["networks"] == ["cap_network"], name
+        assert svc["healthcheck"]["test"], name
+        assert set(svc["deploy"]["resources"]["limits"]) >= {"cpus", "memory"}, name
+        assert svc.get("restart"), name
+
+
+# --- Redis ---------------------------------------------------------------------------------------
+
+def test_redis_settings_match_the_stack(services):
+    stack = stack_redis_settings()
+    for key in ("appendonly", "appendfsync", "maxmemory-policy", "maxmemory"):
+        assert key in stack, f"stack/nodes.py REDIS_CONF no longer sets {key}"
+    for n in STACK.nodes:
+        mine = compose_redis_settings(services[db(n)])
+        assert {k: mine.get(k) for k in stack if k not in REDIS_LOCAL_ONLY} == \
+               {k: v for k, v in stack.items() if k not in REDIS_LOCAL_ONLY}
+        assert mine["requirepass"] == "<REDIS_PASSWORD>"
+        assert mine["port"] == str(REDIS_PORT_IN_CONTAINER)
+
+
+def test_redis_nodes_keep_data_in_named_volumes_and_answer_ping(compose, services):
+    for n in STACK.nodes:
+        svc = services[db(n)]
+        assert svc["image"] == "redis:7.0"
+        volume = mounts(svc)["/data"]
+        assert volume in compose["volumes"], "/data must be a named volume"
+        assert "redis-cli ping" in " ".join(svc["healthcheck"]["test"])
+        assert published(svc)[REDIS_PORT_IN_CONTAINER] == ("127.0.0.1", STACK.redis_port(n))
+
+
+def test_resolve_reads_defaults_and_marks_required_values():
+    assert resolve("${A:-0.5}") == "0.5"
+    assert resolve("${A-100 per minute}") == "100 per minute"
+    assert resolve("${A:?set it}") == "<A>"
+    assert resolve("x=${A}") == "x=<A>"
+
+
+# --- .env.example --------------------------------------------------------------------------------
+
+def env_example():
+    """{variable: (value, active, comment above it)} for every `VAR=` or `# VAR=` line."""
+    out, comment = {}, []
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        m = re.fullmatch(r"(#\s*)?([A-Z][A-Z0-9_]*)=(.*)", line.strip())
+        if m:
+            out[m.group(2)] = (m.group(3), not m.group(1), " ".join(comment))
+            comment = []
+        elif line.startswith("#"):
+            comment.append(line.lstrip("# "))
+        else:
+            comment = []
+    return out
+
+
+def test_env_example_documents_every_variable():
+    documented = env_example()
+    wanted = (set(VARIABLES) | set(GUNICORN_VARIABLES) | {"PROMETHEUS_MULTIPROC_DIR"}
+              | {f"{s}_FILE" for s in SECRETS})
+    assert wanted - set(documented) == set()
+    for var in wanted:
+        comment = documented[var][2]
+        assert len(comment) > 20, f"{var} needs a comment saying what it means"
+        assert "Accepted" in comment and "Default" in comment, f"{var}: say accepted values and default"
+
+
+def test_env_example_values_are_the_local_profile_or_the_defaults():
+    documented = env_example()
+    for var, (_, default) in VARIABLES.items():
+        if var in SECRETS or var in PER_SERVICE:
+            continue
+        value, active, _ = documented[var]
+        expected = PROFILES["local"].get(var, default)
+        if var == "AP_READ_NODE":
+            expected = STACK.nodes[0]  # the default "" means the first node
+        assert value == expected, f".env.example {var}={value!r}, expected {expected!r}"
+        assert active or var not in PROFILES["local"], f"{var} is in the local profile: set it"
+
+
+def test_env_example_holds_no_secrets():
+    documented = env_example()
+    for var in SECRETS:
+        assert documented[var][0] == "", f"{var} must be an empty placeholder in .env.example"
+
+
+# --- Dockerfile, .dockerignore -------------------------------------------------------------------
+
+def dockerfile():
+    """[(INSTRUCTION, arguments)] with continuation lines joined."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return [(ln.split(None, 1)[0].upper(), ln.split(None, 1)[1]) for ln in lines]
+
+
+def test_dockerfile_is_slim_and_runs_as_a_non_root_user():
+    steps = dockerfile()
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    users = [args for op, args in steps if op == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    runs = " ".join(args for op, args in steps if op == "RUN")
+    assert "pip install --no-cache-dir -r requirements.lock" in runs
+    copied = [args.split()[0] for op, args in steps if op == "COPY"]
+    assert set(copied) <= {"requirements.lock", "app/"}, "copy app/ and the lock file only"
+
+
+def test_dockerfile_checks_health_and_serves_through_the_config_check():
+    steps = {}
+    for op, args in dockerfile():
+        steps[op] = steps.get(op, "") + " " + args
+    assert "/health" in steps["HEALTHCHECK"]
+    assert "python -m app serve" in steps["CMD"]
+    assert "0.0.0.0:${PORT}" in steps["CMD"], "BIND must default to 0.0.0.0:$PORT in the container"
+    assert "PROMETHEUS_MULTIPROC_DIR=/tmp/" in steps["ENV"]
+
+
+def test_dockerignore_keeps_the_context_small():
+    ignored = {ln.strip().rstrip("/") for ln in (ROOT / ".dockerignore").read_text().splitlines()
+               if ln.strip() and not ln.startswith("#")}
+    wanted = {".venv", ".tools", "runs", "run", ".git", "tests", "docs", "backups", "**/__pycache__"}
+    assert wanted - ignored == set()
+    assert ".env" in ignored, "secrets must not reach the build context"
+
+
+# --- docs ----------------------------------------------------------------------------------------
+
+def test_configuration_doc_covers_every_setting():
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    for var in (set(VARIABLES) | set(GUNICORN_VARIABLES) | {"PROMETHEUS_MULTIPROC_DIR"}
+                | {f"{s}_FILE" for s in SECRETS}):
+        assert f"`{var}`" in text, f"docs/configuration.md does not describe {var}"
