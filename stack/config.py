@@ -79,3 +79,6 @@ def test_config(run_dir: Path, offset: int = 0, **changes) -> StackConfig:
     return StackConfig(run_dir=Path(run_dir), profile="test", redis_base_port=16380 + offset,
                        toxiproxy_port=18474 + offset, proxy_base_port=17000 + offset,
                        service_ports={"cp": 15001 + offset, "ap": 15002 + offset}, **changes)
+
+
+test_config.__test__ = False  # a factory, not a test, though modules that import it are collected
