@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,7 +76,11 @@ class StackConfig:
 
 
 def test_config(run_dir: Path, offset: int = 0, **changes) -> StackConfig:
-    """A stack on ports away from the defaults, so tests never touch a user's running stack."""
+    """A stack on ports away from the defaults, so tests never touch a user's running stack.
+
+    CAPLAB_TEST_PORT_OFFSET shifts every test port, so two test runs can share a machine.
+    """
+    offset += int(os.environ.get("CAPLAB_TEST_PORT_OFFSET", "0"))
     return StackConfig(run_dir=Path(run_dir), profile="test", redis_base_port=16380 + offset,
                        toxiproxy_port=18474 + offset, proxy_base_port=17000 + offset,
                        service_ports={"cp": 15001 + offset, "ap": 15002 + offset}, **changes)
