@@ -1,0 +1,145 @@
+"""Experiment files: every problem is reported with its field path and fix; the catalogue is valid."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from chaos.experiment import (ExperimentError, catalogue, find_experiment, load_experiment,
+                              parse_experiment)
+from chaos.schedule import FAULTS
+from stack import ROOT
+
+GOOD = {
+    "name": "demo", "hypothesis": "CP refuses while g2 is cut off", "services": ["cp", "ap"],
+    "workload": {"clients": 2, "duration_s": 20},
+    "schedule": [{"at": 5, "duration": 10, "fault": "cut_node", "params": {"node": "g2"}}],
+    "checkers": {"linearizable": {}, "availability": {"max_availability": {"cp": {"fault": 0.0}}}},
+}
+
+
+def problems(data) -> list[str]:
+    with pytest.raises(ExperimentError) as err:
+        parse_experiment(data, "x.yaml")
+    assert str(err.value).startswith("x.yaml: ")
+    return err.value.problems
+
+
+def with_(**changes):
+    return {**GOOD, **changes}
+
+
+def test_good_experiment_gets_defaults():
+    e = parse_experiment(GOOD)
+    assert e.nodes == 2 and e.profile == "local" and e.workload.read_ratio == 0.5
+    spec = e.schedule[0]
+    assert spec.name == "cut_node" and spec.end == 15
+    assert spec.params == {"node": ["g2"], "services": None, "mode": "refuse"}
+    assert [c.check for c in e.steady_before] == ["proxies_clean", "ready", "breakers_closed", "write_read"]
+    assert e.after_heal.services == ("ap",)
+    assert e.to_dict()["workload"]["clients"] == 2
+
+
+def test_typos_are_named_with_a_suggestion():
+    got = problems(with_(hypothesys="x", workload={"duraton_s": 10}))
+    assert "hypothesys: unknown field; did you mean 'hypothesis'?" in got
+    assert "workload.duraton_s: unknown field; did you mean 'duration_s'?" in got
+
+
+def test_missing_required_fields():
+    got = problems({"services": ["cp"]})
+    assert any(p.startswith("name: is missing") for p in got)
+    assert any(p.startswith("hypothesis: is missing") for p in got)
+
+
+@pytest.mark.parametrize("entry, expected", [
+    ({"at": 5, "duration": 10, "fault": "cut_nod", "params": {"node": "g2"}},
+     "schedule[0].fault: 'cut_nod' is not one of"),
+    ({"at": 5, "duration": 10, "fault": "cut_node", "params": {"node": "g3"}},
+     "schedule[0].params.node: 'g3' is not one of ['g1', 'g2']"),
+    ({"at": 5, "duration": 10, "fault": "cut_node", "params": {"node": "g2", "mode": "drop"}},
+     "schedule[0].params.mode: 'drop' is not one of"),
+    ({"at": 15, "duration": 10, "fault": "cut_node", "params": {"node": "g2"}},
+     "schedule[0].duration: the fault would end at 25 s, after the workload (20 s)"),
+    ({"at": 5, "fault": "latency", "params": {"node": "g2"}}, "schedule[0].duration: is missing"),
+    ({"at": 5, "duration": 1, "fault": "latency", "params": {"node": "g2"}},
+     "schedule[0].params.ms: is missing; add ms: <an integer between 0 and 60000>"),
+    ({"at": 5, "duration": 1, "fault": "latency", "params": {"node": "g2", "ms": 100, "jitter": 5}},
+     "schedule[0].params.jitter: unknown field; did you mean 'jitter_ms'?"),
+    ({"at": 5, "duration": 1, "fault": "kill_node", "params": {"node": ["g1", "g2"]}},
+     "schedule[0].params.node: takes exactly one name"),
+    ({"at": "soon", "duration": 1, "fault": "none"}, "schedule[0].at: must be a number, got 'soon'"),
+])
+def test_schedule_problems(entry, expected):
+    got = problems(with_(schedule=[entry]))
+    assert any(p.startswith(expected) for p in got), got
+
+
+def test_a_service_not_targeted_cannot_be_cut():
+    got = problems(with_(services=["cp"], schedule=[{"at": 1, "duration": 1, "fault": "cut_node",
+                                                     "params": {"node": "g2", "services": ["ap"]}}]))
+    assert any(p.startswith("schedule[0].params.services: 'ap' is not one of ['cp']") for p in got)
+
+
+def test_checker_names_and_thresholds_are_checked():
+    got = problems(with_(checkers={"linearisable": {}, "breakers": {"close_within": 3, "expect_open": ["cp:g9"]},
+                                   "availability": {"min_availability": {"ap": {"falt": 0.9, "fault": 2}}}}))
+    assert "checkers.linearisable: unknown field; did you mean 'linearizable'?" in got
+    assert "checkers.breakers.close_within: unknown field; did you mean 'close_within_s'?" in got
+    assert any(p.startswith("checkers.breakers.expect_open[0]: 'cp:g9' is not service:node") for p in got)
+    assert any(p.startswith("checkers.availability.min_availability.ap.falt: is not a window") for p in got)
+    assert any(p.startswith("checkers.availability.min_availability.ap.fault: 2 is out of range") for p in got)
+
+
+def test_steady_state_metrics_and_after_heal():
+    got = problems(with_(steady_state={"before": ["ready", "reddy"], "during": []},
+                         expect_metrics=[{"service": "ap", "metric": "data_staleness_ms", "node": "g2"}],
+                         after_heal={"within_s": -1}))
+    assert any(p.startswith("steady_state.before[1]: 'reddy' is not one of") for p in got)
+    assert any(p.startswith("steady_state.during: unknown field") for p in got)
+    assert any(p.startswith("expect_metrics[0]: sets no bound") for p in got)
+    assert any(p.startswith("after_heal.within_s: -1 is out of range") for p in got)
+
+
+def test_every_fault_type_builds_from_its_defaults_table():
+    for name, ft in FAULTS.items():
+        assert ft.doc and callable(ft.build), name
+
+
+def test_yaml_errors_name_the_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nservices: [cp\n")
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(bad)
+    assert "line" in str(err.value) and str(bad) in str(err.value)
+
+
+def test_the_catalogue_is_valid():
+    paths = catalogue()
+    assert len(paths) >= 8
+    for path in paths:
+        e = load_experiment(path)
+        assert e.hypothesis and e.schedule and e.checkers, path
+
+
+def test_unknown_experiment_lists_the_catalogue():
+    with pytest.raises(ExperimentError) as err:
+        find_experiment("partition-g2-cp-vs-a")
+    assert "did you mean 'partition-g2-cp-vs-ap'" in str(err.value)
+
+
+def test_cli_exits_2_without_traceback_on_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(textwrap.dedent("""\
+        name: bad
+        hypothesis: typos must not pass
+        services: [cp]
+        workload: {clients: 2, duraton_s: 10}
+        """))
+    out = subprocess.run([sys.executable, "-m", "chaos", "run", str(bad)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    assert out.returncode == 2
+    assert "workload.duraton_s: unknown field; did you mean 'duration_s'?" in out.stderr
+    assert "Traceback" not in out.stderr
