@@ -11,7 +11,7 @@ from .process import StackError
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack", description="caplab's local stack")
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "repair"])
     parser.add_argument("--run-dir", default="run", help="where pid files, data and logs live (default: run)")
     parser.add_argument("--nodes", type=int, default=2, help="how many redis nodes: g1..gN (default 2)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="local")
@@ -29,10 +29,29 @@ def main(argv=None) -> int:
             _print_status(stack)
         elif args.command == "down":
             stack.down()
+        elif args.command == "repair":
+            return _repair(cfg)
         else:
             _print_status(stack)
     except StackError as exc:
         print(f"stack: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _repair(cfg) -> int:
+    """AP anti-entropy over the stack's nodes, through the AP service's own proxies."""
+    import json
+
+    from app.config import load_settings
+    from app.hints import repair
+    from app.nodes import Node, NodeUnavailable
+    settings = load_settings(cfg.service_env("ap"))
+    nodes = [Node(a, settings) for a in settings.nodes]
+    try:
+        print(json.dumps(repair(nodes)))
+    except NodeUnavailable as exc:
+        print(f"stack: repair needs every node reachable from the AP service; {exc}", file=sys.stderr)
         return 1
     return 0
 
