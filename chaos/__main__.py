@@ -1,0 +1,171 @@
+"""`python -m chaos list | run <experiment> | run-all | heal | report <run-dir>`.
+
+Exit codes: 0 every verdict valid; 1 a verdict is invalid; 2 a bad experiment file or bad usage;
+3 the run did not happen (the stack could not start, the steady state failed before any fault,
+another run holds the stack); 4 some verdict is unknown and none invalid; 130/143 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from chaos.experiment import ExperimentError, catalogue, find_experiment, load_experiment
+
+EXIT_USAGE, EXIT_NOT_RUN = 2, 3
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ExperimentError as err:
+        print(f"chaos: invalid experiment {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("chaos: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m chaos", description="caplab's chaos experiments")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def stack_args(sp):
+        sp.add_argument("--stack-run-dir", default="run", help="the local stack's folder (default: run; "
+                        "3-node experiments use <dir>/3nodes)")
+        sp.add_argument("--port-offset", type=int, default=0, help="shift every stack port by this much")
+
+    sp = sub.add_parser("list", help="list the catalogue")
+    sp.set_defaults(func=cmd_list)
+    sp = sub.add_parser("run", help="run one experiment (a catalogue name or a YAML file)")
+    sp.add_argument("experiment")
+    sp.add_argument("--runs-dir", default="runs", help="where run folders go (default: runs)")
+    stack_args(sp)
+    sp.set_defaults(func=cmd_run)
+    sp = sub.add_parser("run-all", help="run the whole catalogue, one experiment after another")
+    sp.add_argument("--runs-dir", default="runs")
+    sp.add_argument("--only", default="", help="comma-separated names to run (default: all)")
+    stack_args(sp)
+    sp.set_defaults(func=cmd_run_all)
+    sp = sub.add_parser("heal", help="remove every fault the tool knows about, also a killed run's")
+    stack_args(sp)
+    sp.set_defaults(func=cmd_heal)
+    sp = sub.add_parser("report", help="(re)build report.md and report.html for a run folder")
+    sp.add_argument("run_dir")
+    sp.set_defaults(func=cmd_report)
+    return p
+
+
+def cmd_list(args) -> int:
+    bad = 0
+    for path in catalogue():
+        try:
+            e = load_experiment(path)
+        except ExperimentError as err:
+            bad += 1
+            print(f"{path.stem:<28} INVALID: {err.problems[0]}")
+            continue
+        faults = ", ".join(dict.fromkeys(s.fault for s in e.schedule)) or "none"
+        print(f"{e.name:<28} {'+'.join(e.services):<6} {e.nodes} nodes  {e.workload.duration_s:>4.0f} s  "
+              f"faults: {faults}\n{'':<29}{e.title}")
+    return EXIT_USAGE if bad else 0
+
+
+def _stack_for(exp, args):
+    from chaos.target import stack_config
+    from stack import Stack
+    return Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset))
+
+
+def run_one(exp, args) -> int:
+    from chaos.runner import run_experiment
+    from chaos.target import RunnerError, ensure_up
+    from stack.process import StackError
+    try:
+        stack = _stack_for(exp, args)
+        ensure_up(stack)
+        return run_experiment(exp, stack, args.runs_dir).exit_code
+    except (StackError, RunnerError) as err:
+        print(f"chaos: {err}", file=sys.stderr)
+        return EXIT_NOT_RUN
+
+
+def cmd_run(args) -> int:
+    exp = load_experiment(find_experiment(args.experiment))
+    return run_one(exp, args)
+
+
+def cmd_run_all(args) -> int:
+    paths = catalogue()
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        paths = [find_experiment(n) for n in wanted]
+    experiments = [load_experiment(p) for p in paths]  # every file valid before anything runs
+    started, rows = time.monotonic(), []
+    for exp in experiments:
+        t = time.monotonic()
+        print(f"\n=== {exp.name} ===", flush=True)
+        code = run_one(exp, args)
+        rows.append((exp.name, code, time.monotonic() - t))
+    words = {0: "valid", 1: "INVALID", 3: "NOT RUN", 4: "unknown", 130: "interrupted", 143: "terminated"}
+    print(f"\n{'experiment':<28} {'verdict':<11} time")
+    for name, code, secs in rows:
+        print(f"{name:<28} {words.get(code, code):<11} {secs:5.0f} s")
+    print(f"catalogue: {len(rows)} experiments in {time.monotonic() - started:.0f} s")
+    return max((code for _, code, _ in rows), default=0)
+
+
+def cmd_heal(args) -> int:
+    from chaos.faults import heal
+    from chaos.faults.ledger import read_entries
+    from chaos.target import stack_config, state_dir
+    from stack import Stack
+    ok, touched = True, 0
+    for nodes in (2, 3):
+        stack = Stack(stack_config(nodes, "local", args.stack_run_dir, args.port_offset))
+        running = stack.toxiproxy.running()
+        if not running and not read_entries(state_dir(stack)):
+            continue
+        touched += 1
+        with stack.client() as tp:
+            report = heal(tp if running else None, state_dir(stack), raise_on_error=False)
+            for name in report.nodes_to_restart:
+                try:
+                    stack.nodes[name].start()
+                    report.notes.append(f"restarted node {name}")
+                except Exception as err:
+                    report.errors.append(f"could not restart node {name}: {err}")
+        print(f"{stack.run_dir} ({nodes} nodes): " + ("healed" if report.ok else "NOT fully healed"))
+        for label, items in (("proxies reset", report.proxies_reset), ("resumed", report.resumed),
+                             ("notes", report.notes), ("errors", report.errors)):
+            if items:
+                print(f"  {label}: {', '.join(items)}")
+        ok = ok and report.ok
+    if not touched:
+        print(f"nothing to heal: no stack is running under {args.stack_run_dir}/")
+    return 0 if ok else 1
+
+
+def cmd_report(args) -> int:
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "history.jsonl").exists():
+        print(f"chaos: {run_dir} has no history.jsonl; give a run folder such as runs/<experiment>/<timestamp>",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from chaos.report import build_report
+    except ImportError:
+        print("chaos: chaos.report is not available in this checkout", file=sys.stderr)
+        return 1
+    md, html = build_report(run_dir)
+    for name, text in (("report.md", md), ("report.html", html)):
+        if isinstance(text, str):
+            (run_dir / name).write_text(text)
+    print(f"report: {run_dir / 'report.md'} and {run_dir / 'report.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

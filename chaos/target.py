@@ -1,0 +1,96 @@
+"""The stack an experiment runs against: which one, bringing it up, its real settings, one run at a time.
+
+A 2-node experiment uses the default local stack (run/, ports 5001/5002, Toxiproxy 8474). Other
+sizes get their own folder (run/3nodes) and ports shifted by 30 per size, so both stacks can run
+side by side. `port_offset` shifts everything further (several checkouts on one machine).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from stack.config import PROFILES, StackConfig
+
+SETTINGS = ("NETWORK_TIMEOUT_SEC", "BREAKER_RESET_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "MAX_STALENESS_MS",
+            "MAINTENANCE_INTERVAL_SEC", "CAPLAB_TEST_UNSAFE_CP_READ", "WEB_WORKERS")
+
+
+class RunnerError(Exception):
+    """The runner cannot go on; the message says why and what to do."""
+
+
+def stack_config(nodes: int, profile: str = "local", run_dir="run", port_offset: int = 0) -> StackConfig:
+    """The StackConfig for an experiment of `nodes` nodes."""
+    shift = port_offset + (0 if nodes == 2 else 30 * nodes)
+    base = StackConfig()
+    return StackConfig(
+        run_dir=Path(run_dir) if nodes == 2 else Path(run_dir) / f"{nodes}nodes",
+        nodes=tuple(f"g{i}" for i in range(1, nodes + 1)), profile=profile,
+        redis_base_port=base.redis_base_port + shift, toxiproxy_port=base.toxiproxy_port + shift,
+        proxy_base_port=base.proxy_base_port + shift,
+        service_ports={s: p + shift for s, p in base.service_ports.items()})
+
+
+def ensure_up(stack, say=print) -> bool:
+    """Start whatever part of the stack is not running; return True if something was started."""
+    if all(row["running"] for row in stack.status()):
+        return False
+    say(f"starting the stack in {stack.run_dir} ({len(stack.nodes)} nodes, profile {stack.config.profile})")
+    stack.up(progress=say)
+    return True
+
+
+def service_settings(stack) -> dict:
+    """The settings the running services really use (read from their environment), else the config's."""
+    cfg = stack.config
+    out = {}
+    for mode, proc in stack.services.items():
+        env = dict(cfg.service_env(mode))
+        pid = proc.pid
+        if pid is not None:
+            try:
+                raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                env = dict(x.decode(errors="replace").split("=", 1) for x in raw if b"=" in x)
+            except OSError:
+                pass
+        out[mode] = {k: env.get(k, PROFILES[cfg.profile].get(k)) for k in SETTINGS}
+    return out
+
+
+def number(settings: dict, name: str, default: float) -> float:
+    """One numeric setting, the largest over the services (the slowest breaker decides)."""
+    values = []
+    for per_service in settings.values():
+        try:
+            values.append(float(per_service.get(name)))
+        except (TypeError, ValueError):
+            continue
+    return max(values) if values else default
+
+
+@contextmanager
+def exclusive(stack):
+    """Hold the stack's run lock: two experiments on one stack would corrupt each other's results."""
+    path = Path(stack.run_dir) / "chaos.lock"
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise RunnerError(f"another experiment is running on the stack in {stack.run_dir} "
+                              f"({f.read().strip() or 'unknown pid'}); wait for it, or stop it") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def state_dir(stack) -> Path:
+    """Where process faults keep their ledger, so `heal` finds faults a killed run left."""
+    return Path(stack.run_dir) / "chaos-state"
