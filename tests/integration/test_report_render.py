@@ -1,0 +1,94 @@
+"""The self-contained report.html in a real browser: headless Chromium decodes every embedded plot.
+
+Needs Debian's chromium (``scripts/setup.sh chromium``); skipped with that hint when it is missing.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import numpy as np
+import pytest
+from matplotlib import image
+
+from chaos.report import build_comparison, build_report
+from tests.unit.test_report import make_run_dir
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+TIMEOUT_S = 60
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--virtual-time-budget=5000"]
+
+needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                                    reason=f"no chromium at {CHROMIUM}: run scripts/setup.sh chromium")
+
+
+def chromium(page, tmp_path, *args) -> str:
+    """Run headless Chromium on a local page; kill its whole process group on timeout or failure."""
+    profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, page.resolve().as_uri()]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own group: renderer and zygote die with it
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"chromium did not finish within {TIMEOUT_S} s: {' '.join(cmd)}")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # helpers that outlived the browser
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 0, f"chromium exited {proc.returncode}: {err[-2000:]}"
+    return out
+
+
+def rendered(dom: str) -> tuple[int, int]:
+    """Return (plots rendered, plots expected) as the page's own script counted them."""
+    body = re.search(r"<body[^>]*>", dom)
+    assert body, f"no <body> in the dumped DOM: {dom[:500]}"
+    attrs = dict(re.findall(r'(data-plots-[a-z]+)="(\d+)"', body.group(0)))
+    assert "data-plots-rendered" in attrs, f"the onload script did not run: {body.group(0)}"
+    return int(attrs["data-plots-rendered"]), int(attrs["data-plots-expected"])
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {"both": make_run_dir(root), "cp": make_run_dir(root, "partition-cp", services=("cp",)),
+            "ap": make_run_dir(root, "partition-ap", services=("ap",))}
+
+
+@needs_chromium
+def test_every_plot_of_the_report_renders(runs, tmp_path):
+    _, html = build_report(runs["both"])
+    embedded = html.read_text().count('src="data:image/png;base64,')
+    got, expected = rendered(chromium(html, tmp_path, "--dump-dom"))
+    assert got == expected == embedded > 0
+
+
+@needs_chromium
+def test_every_plot_of_the_comparison_renders(runs, tmp_path):
+    _, html = build_comparison([runs["cp"], runs["ap"]], tmp_path / "cmp")
+    got, expected = rendered(chromium(html, tmp_path, "--dump-dom"))
+    assert got == expected > 0
+
+
+@needs_chromium
+def test_screenshot_of_the_report_is_not_blank(runs, tmp_path):
+    _, html = build_report(runs["both"])
+    shot = tmp_path / "report.png"
+    chromium(html, tmp_path, f"--screenshot={shot}", "--window-size=1400,2400", "--hide-scrollbars")
+    assert shot.stat().st_size > 20_000
+    pixels = image.imread(shot)[..., :3]
+    assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1300
+    assert float(pixels.std()) > 0.05, "the page rendered as one flat color"
+    colors = np.unique((pixels[::4, ::4] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colors) > 50, f"only {len(colors)} colors: plots missing?"
