@@ -123,13 +123,16 @@ def _run_context(run: Run) -> dict:
     verdicts = [_verdict(v) for v in res.get("verdicts") or []]
     windows = fault_windows(run.events)
     ops = [e for e in run.events if isinstance(e, Op) and e.type != "invoke"]
+    notes = list(run.notes) + ([f"Aborted: {res['aborted']}"] if res.get("aborted") else [])
+    notes += [str(n) for n in res.get("notes") or []]
     return {
-        "name": run.name, "title": exp.get("title") or run.name, "path": str(run.path),
-        "hypothesis": exp.get("hypothesis") or "", "overall": res.get("overall") or "unknown",
+        "name": run.name, "title": exp.get("title") or res.get("title") or run.name, "path": str(run.path),
+        "hypothesis": exp.get("hypothesis") or res.get("hypothesis") or "", "question": exp.get("question") or "",
+        "overall": res.get("overall") or "unknown",
         "started_at": res.get("started_at") or "", "duration_s": res.get("duration_s"),
-        "verdicts": verdicts, "notes": run.notes, "services": run.services,
+        "verdicts": verdicts, "notes": notes, "services": run.services,
         "evidence": [v for v in verdicts if v["valid"] == "invalid" and v["evidence"]],
-        "schedule": [{"at": s.get("at"), "fault": s.get("fault"), "duration": s.get("duration"),
+        "schedule": [{"at": s.get("at"), "fault": _entry_name(s), "duration": s.get("duration"),
                       "params": _fmt(s.get("params") or {})} for s in exp.get("schedule") or []],
         "faults": [{"name": w.name, "target": w.target, "start": f"{w.start:.2f}",
                     "stop": "never" if math.isinf(w.end) else f"{w.end:.2f}", "label": fault_label(w)}
@@ -137,6 +140,11 @@ def _run_context(run: Run) -> dict:
         "ops": [{"service": s, **{t: sum(o.service == s and o.type == t for o in ops) for t in ("ok", "fail", "info")}}
                 for s in run.services],
     }
+
+
+def _entry_name(entry: dict) -> str:
+    fault, name = entry.get("fault") or "?", entry.get("name")
+    return f"{fault} ({name})" if name and name != fault else fault
 
 
 def _verdict(v: dict) -> dict:

@@ -234,12 +234,20 @@ def test_missing_results_and_experiment_are_notes(pair, tmp_path):
     assert "throughput-ap.png" in md and "throughput-cp.png" not in md
 
 
-def test_empty_history_gives_no_plots(pair, tmp_path):
+def test_a_run_aborted_before_any_event_gives_notes_and_no_plots(pair, tmp_path):
     run = _copy(pair[0], tmp_path)
     (run / "history.jsonl").write_text("")
+    results = json.loads((run / "results.json").read_text())
+    results.update(overall="unknown", verdicts=[], aborted="steady state failed: cp /ready answered 503",
+                   notes=["g2 was restarted by the heal"])
+    (run / "results.json").write_text(json.dumps(results))
     md, html = build_report(run)
-    assert "history.jsonl is empty" in md.read_text()
+    text = md.read_text()
+    for note in ("history.jsonl is empty", "Aborted: steady state failed", "g2 was restarted",
+                 "No verdicts", "No plots", "## Overall: ⚠️ UNKNOWN"):
+        assert note in text
     assert 'data-plots-expected="0"' in html.read_text()
+    assert not list((run / "plots").glob("*.png"))
 
 
 def test_corrupt_history_names_file_and_line(pair, tmp_path):
