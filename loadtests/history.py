@@ -1,0 +1,137 @@
+"""The history of a Locust run: every request as an invoke and one completion, in harness.history's format.
+
+The chaos checkers read these files as they read the chaos workload's. Each Locust user is a
+Jepsen-style process: one request at a time. After an ``info`` completion (outcome unknown) the user
+continues under a fresh process id, so no process ever has two operations that might overlap.
+
+Times are seconds since a wall-clock reference ``start_wall_ms`` shared by every process of the run
+(the Locust master, its workers, and a chaos runner), so their files merge into one history.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.history import HistoryWriter, NullRecorder, Op
+
+from .answers import Answer
+
+# Process ids per worker: worker i numbers its users from base + (i + 1) * STRIDE.
+STRIDE = 100_000
+
+
+@dataclass
+class Pending:
+    """An operation invoked and not yet completed; shared with the request listener via the context."""
+
+    process: int
+    service: str
+    f: str
+    key: str
+    value: str | None
+    started_ms: float
+    answer: Answer | None = None  # set by the task, so the listener does not parse the body twice
+
+
+class LoadHistory:
+    """Writes invokes and completions for the users of one Locust process."""
+
+    def __init__(self, writer, start_wall_ms: float, process_base: int = 0):
+        self.writer = writer
+        self.start_wall_ms = float(start_wall_ms)
+        self._ids = itertools.count(process_base)
+        self.open: dict[int, Pending] = {}
+
+    def now(self) -> tuple[float, int]:
+        wall = time.time_ns() / 1e6
+        return round((wall - self.start_wall_ms) / 1000, 6), int(wall)
+
+    def new_process(self) -> int:
+        return next(self._ids)
+
+    def invoke(self, process: int, service: str, f: str, key: str, value: str | None = None) -> Pending:
+        t, wall = self.now()
+        p = Pending(process, service, f, key, value, time.time_ns() / 1e6)
+        self.open[process] = p
+        self.writer.write(Op("invoke", process, f, key, value, service, t, wall))
+        return p
+
+    def complete(self, p: Pending, answer: Answer) -> str:
+        """Write the completion of `p` from its answer; return the completion type."""
+        if self.open.pop(p.process, None) is None:
+            return "info"  # already closed at stop time
+        kind = answer.completion
+        body = answer.body or {}
+        got = p.value if p.f == "write" else (body.get("value") if kind == "ok" else None)
+        t, wall = self.now()
+        self.writer.write(Op(
+            kind, p.process, p.f, p.key, got, p.service, t, wall,
+            version=body.get("version") if kind == "ok" else None, node=body.get("node"),
+            staleness_ms=body.get("staleness_ms"), stale=body.get("stale"), status=answer.status,
+            outcome=body.get("outcome"), error=answer.error_message,
+            latency_ms=round(time.time_ns() / 1e6 - p.started_ms, 3)))
+        return kind
+
+    def close_open(self, reason: str = "stopped by Locust before an answer arrived") -> int:
+        """Complete every operation still open as info (its outcome is unknown); return how many."""
+        n = 0
+        for p in list(self.open.values()):
+            n += self.complete(p, Answer(None, None, reason)) == "info"
+        return n
+
+    def close(self) -> None:
+        self.close_open()
+        self.writer.close()
+
+
+def null_history() -> LoadHistory:
+    return LoadHistory(NullRecorder(), time.time() * 1000)
+
+
+def open_history(path: str | None, start_wall_ms: float, process_base: int = 0) -> LoadHistory:
+    """A LoadHistory writing to `path`, or one that drops everything when there is no path."""
+    if not path:
+        return LoadHistory(NullRecorder(), start_wall_ms, process_base)
+    return LoadHistory(HistoryWriter(path), start_wall_ms, process_base)
+
+
+def worker_path(path: str, index: int) -> str:
+    """Where worker `index` writes: history.jsonl -> history.worker3.jsonl, merged after the run."""
+    p = Path(path)
+    return str(p.with_name(f"{p.stem}.worker{index}{p.suffix or '.jsonl'}"))
+
+
+def merge_histories(paths, out) -> int:
+    """Merge history files (each in time order) into `out`, ordered by time; return the line count.
+
+    A file that does not exist is skipped, so a worker that never started does not break the merge.
+    A torn last line (a writer killed mid-line) is dropped. `out` may be one of `paths`.
+    """
+    streams = []
+    for path in paths:
+        if Path(path).exists():
+            streams.append(_lines(Path(path).read_text(encoding="utf-8")))
+    merged = list(heapq.merge(*streams, key=lambda x: x[0]))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(out) + ".tmp")
+    tmp.write_text("".join(line for _, line in merged), encoding="utf-8")
+    tmp.replace(out)
+    return len(merged)
+
+
+def _lines(text: str):
+    rows = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            t = json.loads(line)["time"]
+        except (ValueError, KeyError):
+            continue  # a torn line: the writer died while writing it
+        rows.append((t, line + "\n"))
+    rows.sort(key=lambda r: r[0])  # stable: events of one process keep their order at equal times
+    return rows
