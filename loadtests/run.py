@@ -1,0 +1,120 @@
+"""Run a headless load test and judge it: `python -m loadtests.run --service cp --users 20 --duration 30s`.
+
+Writes Locust's CSV, HTML and JSON, thresholds.json (and history.jsonl with --history) under
+runs/load/<timestamp>/, prints a summary, and exits 0 when every threshold held, 1 when one broke,
+2 when the run itself failed (service down, Locust crashed).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import sys
+from pathlib import Path
+
+import requests
+
+from harness.runs import new_run_dir
+
+from .options import _bool
+from .workload import LoadError, run_locust
+
+
+def parse_duration(text: str) -> float:
+    """'30s', '2m', '1h30m' or plain seconds, as seconds."""
+    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?", text.strip())
+    if not text.strip() or not m or not any(m.groups()):
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h)")
+    h, mins, s = m.groups()
+    return int(h or 0) * 3600 + int(mins or 0) * 60 + float(s or 0)
+
+
+def parser() -> argparse.ArgumentParser:
+    from stack.config import StackConfig
+
+    cfg = StackConfig()
+    p = argparse.ArgumentParser(prog="python -m loadtests.run", description=__doc__.split("\n")[0])
+    p.add_argument("--service", choices=["cp", "ap", "both"], default="both")
+    p.add_argument("--users", type=int, default=10)
+    p.add_argument("--spawn-rate", type=float, default=None, help="users started per second (default: users/2)")
+    p.add_argument("--duration", type=parse_duration, default=parse_duration("30s"))
+    p.add_argument("--shape", choices=["steady", "step", "spike", "soak"], default="steady")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/load/<timestamp>/)")
+    p.add_argument("--p95-ms", type=float, default=500.0)
+    p.add_argument("--max-error-rate", type=float, default=0.001, help="a fraction: 0.001 = 0.1%%")
+    p.add_argument("--refusals-are-errors", type=_bool, default=True, metavar="yes|no")
+    p.add_argument("--history", action="store_true", help="also write history.jsonl for the checkers")
+    p.add_argument("--workers", type=int, default=0, help="distributed: a master plus this many local workers")
+    p.add_argument("--cp-url", default=cfg.service_url("cp"))
+    p.add_argument("--ap-url", default=cfg.service_url("ap"))
+    p.add_argument("locust_args", nargs="*", help="after --: more Locust options, e.g. -- --settle-s 3")
+    return p
+
+
+def ensure_up(urls: dict, services: list) -> None:
+    """Raise LoadError naming the fix when a service does not answer /health."""
+    for s in services:
+        try:
+            requests.get(urls[s] + "/health", timeout=2).raise_for_status()
+        except requests.RequestException as e:
+            raise LoadError(f"the {s} service at {urls[s]} does not answer /health ({e}). "
+                            "Start the local stack with `make up`, or pass --cp-url/--ap-url.") from None
+
+
+def stats_rows(out: Path) -> list[dict]:
+    path = out / "locust_stats.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def summary(result) -> str:
+    """The per-endpoint table (whole run) and the steady-state verdict per service."""
+    lines = [f"{'endpoint (whole run)':<36}{'reqs':>8}{'fails':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'rps':>8}"]
+    for r in stats_rows(result.out_dir):
+        name = r["Name"] if r["Type"] else "Aggregated"
+        lines.append(f"{name[:35]:<36}{r['Request Count']:>8}{r['Failure Count']:>7}{r['50%']:>7}"
+                     f"{r['95%']:>7}{r['99%']:>7}{float(r['Requests/s']):>8.1f}")
+    v = result.verdict or {}
+    lim = v.get("limits", {})
+    lines.append("")
+    lines.append(f"steady state {v.get('windows')} s: p95 < {lim.get('p95_ms')} ms, error rate < "
+                 f"{lim.get('max_error_rate', 0):.3%}, refusals {'count' if lim.get('refusals_are_errors') else 'do not count'} as errors")
+    lines.append(f"{'service':<9}{'reqs':>7}{'errors':>8}{'refusals':>10}{'err rate':>10}{'p95 ms':>8}{'rps':>8}")
+    for s in v.get("services", []):
+        lines.append(f"{s['service']:<9}{s['requests']:>7}{s['errors']:>8}{s['refusals']:>10}"
+                     f"{s['error_rate']:>10.3%}{s['p95_ms'] if s['p95_ms'] is not None else '-':>8}{s['rps']:>8}")
+    lines.append("")
+    if result.passed:
+        lines.append("PASSED: every threshold held")
+    else:
+        lines += ["FAILED: " + b for b in result.broken]
+    lines.append(f"outputs: {result.out_dir}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    services = ["cp", "ap"] if args.service == "both" else [args.service]
+    urls = {"cp": args.cp_url, "ap": args.ap_url}
+    out = args.out or new_run_dir("runs", "load")
+    try:
+        ensure_up(urls, services)
+        result = run_locust(
+            urls, services, args.users, args.duration, out / "history.jsonl" if args.history else None,
+            None, args.locust_args, out_dir=out, shape=args.shape,
+            spawn_rate=args.spawn_rate or max(1.0, args.users / 2), p95_ms=args.p95_ms,
+            max_error_rate=args.max_error_rate, refusals_are_errors=args.refusals_are_errors,
+            workers=args.workers)
+    except (LoadError, ValueError) as e:
+        print(f"load: {e}", file=sys.stderr)
+        return 2
+    print(summary(result))
+    if result.worker_exit_codes:
+        print(f"workers exited with {result.worker_exit_codes} (informational: the master judges)")
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
