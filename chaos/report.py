@@ -46,7 +46,8 @@ class Run:
     @property
     def services(self) -> list[str]:
         """The services the experiment drove, then any other the history shows, CP first."""
-        seen = list(self.experiment.get("services") or [])
+        listed = self.experiment.get("services") or []
+        seen = [listed] if isinstance(listed, str) else list(listed)
         seen += sorted({e.service for e in self.events if isinstance(e, Op)} - set(seen))
         return sorted(seen, key=lambda s: (SERVICE_ORDER.index(s) if s in SERVICE_ORDER else 9, s))
 
@@ -54,8 +55,8 @@ class Run:
     def t_end(self) -> float:
         """The end of the shared time axis: the last event, or the end of the schedule if later."""
         last = max((e.time for e in self.events), default=0.0)
-        planned = max((float(s.get("at", 0)) + float(s.get("duration") or 0)
-                       for s in self.experiment.get("schedule") or []), default=0.0)
+        planned = max((_num(s.get("at")) + _num(s.get("duration"))
+                       for s in self.experiment.get("schedule") or [] if isinstance(s, dict)), default=0.0)
         return max(last, planned, 1.0)
 
 
@@ -120,7 +121,7 @@ def build_comparison(run_dirs, out_dir) -> tuple[Path, Path]:
 def _run_context(run: Run) -> dict:
     """Return the template values of one run: title, verdicts, evidence, schedule, fault windows."""
     exp, res = run.experiment, run.results
-    verdicts = [_verdict(v) for v in res.get("verdicts") or []]
+    verdicts = [_verdict(v) for v in res.get("verdicts") or [] if isinstance(v, dict)]
     windows = fault_windows(run.events)
     ops = [e for e in run.events if isinstance(e, Op) and e.type != "invoke"]
     notes = list(run.notes) + ([f"Aborted: {res['aborted']}"] if res.get("aborted") else [])
@@ -133,7 +134,7 @@ def _run_context(run: Run) -> dict:
         "verdicts": verdicts, "notes": notes, "services": run.services,
         "evidence": [v for v in verdicts if v["valid"] == "invalid" and v["evidence"]],
         "schedule": [{"at": s.get("at"), "fault": _entry_name(s), "duration": s.get("duration"),
-                      "params": _fmt(s.get("params") or {})} for s in exp.get("schedule") or []],
+                      "params": _fmt(s.get("params") or {})} for s in exp.get("schedule") or [] if isinstance(s, dict)],
         "faults": [{"name": w.name, "target": w.target, "start": f"{w.start:.2f}",
                     "stop": "never" if math.isinf(w.end) else f"{w.end:.2f}", "label": fault_label(w)}
                    for w in windows],
@@ -149,7 +150,8 @@ def _entry_name(entry: dict) -> str:
 
 def _verdict(v: dict) -> dict:
     """Return a verdict ready to print: flattened key figures and the evidence as a table."""
-    evidence = [e for e in v.get("evidence") or [] if isinstance(e, dict) and set(e) != {"omitted"}]
+    evidence = [e if isinstance(e, dict) else {"evidence": e} for e in v.get("evidence") or []]
+    evidence = [e for e in evidence if set(e) != {"omitted"}]
     omitted = sum(e.get("omitted", 0) for e in v.get("evidence") or [] if isinstance(e, dict) and set(e) == {"omitted"})
     keys = list(dict.fromkeys(k for e in evidence for k in e))
     return {"checker": v.get("checker", "?"), "valid": v.get("valid", "unknown"), "summary": v.get("summary", ""),
@@ -159,6 +161,8 @@ def _verdict(v: dict) -> dict:
 
 def _key_figures(figures: dict, limit: int = 8) -> str:
     """Flatten figures one level ("staleness_ms.p99=120"); lists count their items."""
+    if not isinstance(figures, dict):
+        return _fmt(figures)
     parts = []
     for k, v in figures.items():
         if isinstance(v, dict):
@@ -219,6 +223,13 @@ def _run_labels(runs: list[Run]) -> list[str]:
     """Name each run by its experiment; runs of the same experiment also get their folder name."""
     names = [r.name for r in runs]
     return [n if names.count(n) == 1 else f"{n} {r.path.name}" for n, r in zip(names, runs)]
+
+
+def _num(v) -> float:
+    try:
+        return float(v or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _slug(text: str) -> str:

@@ -60,32 +60,33 @@ def rendered(dom: str) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def pages(tmp_path_factory):
+    """The report of a CP+AP run, and the comparison of a CP run with an AP run."""
     root = tmp_path_factory.mktemp("runs")
-    return {"both": make_run_dir(root), "cp": make_run_dir(root, "partition-cp", services=("cp",)),
-            "ap": make_run_dir(root, "partition-ap", services=("ap",))}
+    _, report = build_report(make_run_dir(root))
+    cp, ap = make_run_dir(root, "partition-cp", services=("cp",)), make_run_dir(root, "partition-ap", services=("ap",))
+    _, comparison = build_comparison([cp, ap], root / "cmp")
+    return report, comparison
 
 
 @needs_chromium
-def test_every_plot_of_the_report_renders(runs, tmp_path):
-    _, html = build_report(runs["both"])
-    embedded = html.read_text().count('src="data:image/png;base64,')
-    got, expected = rendered(chromium(html, tmp_path, "--dump-dom"))
+def test_every_plot_of_the_report_renders(pages, tmp_path):
+    embedded = pages[0].read_text().count('src="data:image/png;base64,')
+    got, expected = rendered(chromium(pages[0], tmp_path, "--dump-dom"))
     assert got == expected == embedded > 0
 
 
 @needs_chromium
-def test_every_plot_of_the_comparison_renders(runs, tmp_path):
-    _, html = build_comparison([runs["cp"], runs["ap"]], tmp_path / "cmp")
-    got, expected = rendered(chromium(html, tmp_path, "--dump-dom"))
-    assert got == expected > 0
+def test_every_plot_of_the_comparison_renders(pages, tmp_path):
+    embedded = pages[1].read_text().count('src="data:image/png;base64,')
+    got, expected = rendered(chromium(pages[1], tmp_path, "--dump-dom"))
+    assert got == expected == embedded > 0
 
 
 @needs_chromium
-def test_screenshot_of_the_report_is_not_blank(runs, tmp_path):
-    _, html = build_report(runs["both"])
+def test_screenshot_of_the_report_is_not_blank(pages, tmp_path):
     shot = tmp_path / "report.png"
-    chromium(html, tmp_path, f"--screenshot={shot}", "--window-size=1400,2400", "--hide-scrollbars")
+    chromium(pages[0], tmp_path, f"--screenshot={shot}", "--window-size=1400,2400", "--hide-scrollbars")
     assert shot.stat().st_size > 20_000
     pixels = image.imread(shot)[..., :3]
     assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1300
