@@ -1,0 +1,113 @@
+"""Live alerts: a real Prometheus (fast profile) scrapes the test stack; cutting CP from g2 fires
+CaplabBreakerOpen and CaplabErrorRateHigh for CP only, and healing resolves them."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+from alerts.prometheus import PrometheusServer
+from alerts.settings import load_alert_settings
+from alerts.watch import AlertWatcher, check
+from harness.history import FaultEvent
+from tests.integration.live import wait_for
+
+pytestmark = pytest.mark.integration
+
+EXPECT_FIRING = ['CaplabBreakerOpen{service="cp",node="g2"}', 'CaplabErrorRateHigh{service="cp"}']
+EXPECT_QUIET = ["CaplabNodeUnreachable", 'CaplabBreakerOpen{service="ap"}', "CaplabStalenessHigh",
+                'CaplabErrorRateHigh{service="ap"}', "CaplabLatencyP99High", "CaplabHintBacklog"]
+
+
+class ListRecorder:
+    """Keep events in memory, stamped like a HistoryWriter's."""
+
+    def __init__(self):
+        self.t0, self.events, self.lock = time.monotonic(), [], threading.Lock()
+
+    def now(self):
+        return time.monotonic() - self.t0, time.time_ns() // 1_000_000
+
+    def write(self, event):
+        with self.lock:
+            self.events.append(event)
+
+
+class Load:
+    """A few writes and reads a second to both services, so breakers and ratios have calls."""
+
+    def __init__(self, stack):
+        self.urls = [stack.config.service_url(s) for s in ("cp", "ap")]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        with requests.Session() as http:
+            i = 0
+            while not self.stop.is_set():
+                for url in self.urls:
+                    try:
+                        http.post(f"{url}/write/alert-{i % 20}/v{i}", timeout=2)
+                        http.get(f"{url}/read/alert-{i % 20}", timeout=2)
+                    except requests.RequestException:
+                        pass
+                i += 1
+                self.stop.wait(0.03)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=5)
+
+
+def _state(watcher, name, labels):
+    return [s for (n, lab), s in watcher.state.items()
+            if n == name and all(dict(lab).get(k) == v for k, v in labels.items())]
+
+
+@pytest.fixture
+def prometheus(live):
+    cfg = live.config
+    port = 19090 + (cfg.toxiproxy_port - 18474)
+    server = PrometheusServer(live.run_dir, port, cfg, load_alert_settings("fast", env={}))
+    server.start()
+    try:
+        wait_for(lambda: server.targets_up() == {"caplab_cp": "up", "caplab_ap": "up"}
+                 or None, 15, "Prometheus scrapes both services")
+        yield server
+    finally:
+        server.stop()
+
+
+def test_breaker_open_fires_and_resolves(live, toxiproxy, prometheus):
+    rec = ListRecorder()
+    cp_g2 = {"service": "cp", "node": "g2"}
+    with Load(live), AlertWatcher(prometheus.url, rec, interval=0.1) as watcher:
+        time.sleep(3)  # steady state: every alert must stay quiet
+        t, wall = rec.now()
+        rec.write(FaultEvent("start", "partition", "cp->g2", t, wall))
+        toxiproxy.set_enabled("cp_g2", False)
+        try:
+            wait_for(lambda: _state(watcher, "CaplabBreakerOpen", cp_g2) == ["firing"]
+                     and _state(watcher, "CaplabErrorRateHigh", {"service": "cp"}) == ["firing"],
+                     25, "CaplabBreakerOpen and CaplabErrorRateHigh fire for cp", interval=0.1)
+        finally:
+            toxiproxy.set_enabled("cp_g2", True)
+            t, wall = rec.now()
+            rec.write(FaultEvent("stop", "partition", "cp->g2", t, wall))
+        wait_for(lambda: not _state(watcher, "CaplabBreakerOpen", cp_g2)
+                 and not _state(watcher, "CaplabErrorRateHigh", {"service": "cp"}),
+                 25, "the alerts resolve after heal", interval=0.1)
+        time.sleep(0.3)
+    verdict = check(rec.events, EXPECT_FIRING, EXPECT_QUIET, detect_within_s=15, resolve_within_s=15)
+    print(json.dumps(verdict.figures, indent=1))
+    assert verdict.valid == "valid", (verdict.summary, verdict.evidence)
+    pending = [e for e in rec.events if getattr(e, "alert", None) == "CaplabBreakerOpen"
+               and e.phase == "pending"]
+    assert pending, "the alert went straight to firing: for: was not honoured"
