@@ -114,7 +114,7 @@ def merge_histories(paths, out) -> int:
     streams = []
     for path in paths:
         if Path(path).exists():
-            streams.append(_lines(Path(path).read_text(encoding="utf-8")))
+            streams.append(_lines(Path(path)))
     merged = list(heapq.merge(*streams, key=lambda x: x[0]))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(out) + ".tmp")
@@ -123,15 +123,18 @@ def merge_histories(paths, out) -> int:
     return len(merged)
 
 
-def _lines(text: str):
+def _lines(path: Path) -> list:
+    lines = path.read_text(encoding="utf-8").split("\n")
     rows = []
-    for line in text.splitlines():
+    for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             t = json.loads(line)["time"]
-        except (ValueError, KeyError):
-            continue  # a torn line: the writer died while writing it
+        except (ValueError, KeyError) as e:
+            if i == len(lines):  # no trailing newline: the writer died in the middle of this line
+                break
+            raise ValueError(f"{path}:{i}: not a history event ({e})") from None
         rows.append((t, line + "\n"))
     rows.sort(key=lambda r: r[0])  # stable: events of one process keep their order at equal times
     return rows

@@ -69,6 +69,11 @@ def stats_rows(out: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def _rate_limited(out: Path) -> bool:
+    path = out / "locust_failures.csv"
+    return path.exists() and " 429 " in path.read_text().replace("'", " ")
+
+
 def summary(result) -> str:
     """The per-endpoint table (whole run) and the steady-state verdict per service."""
     lines = [f"{'endpoint (whole run)':<36}{'reqs':>8}{'fails':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'rps':>8}"]
@@ -90,6 +95,9 @@ def summary(result) -> str:
         lines.append("PASSED: every threshold held")
     else:
         lines += ["FAILED: " + b for b in result.broken]
+    if _rate_limited(result.out_dir):
+        lines.append("note: the service answered 429: raise its RATE_LIMIT (the local stack sets "
+                     "100000 per minute) or the load measures the limiter, not the service")
     lines.append(f"outputs: {result.out_dir}")
     return "\n".join(lines)
 

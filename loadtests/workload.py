@@ -149,7 +149,7 @@ def start_locust(stack_config_or_urls, services, users: int, duration_s: float, 
     urls = service_urls(stack_config_or_urls, services)
     if users < len(services):
         raise ValueError(f"{users} user(s) cannot cover {len(services)} services; use at least {len(services)}")
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # Locust runs in the repository root, the caller may not
     out_dir.mkdir(parents=True, exist_ok=True)
     history_path = Path(history_path).resolve() if history_path else None
     port = _free_port() if workers else None
