@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.history import Op, pair_ops, read_history
+from chaos.checkers import run_all
+from harness.history import FaultEvent, HistoryWriter, Op, pair_ops, read_history
 from loadtests.history import merge_histories
 from loadtests.shapes import make_schedule
 from loadtests.thresholds import Limits, Tally, judge
@@ -74,22 +75,35 @@ def test_tiny_threshold_fails_the_run_and_names_it(live, tmp_path):
 
 
 def test_cp_partition_under_load_records_refusals_not_crashes(live, toxiproxy, tmp_path):
+    """Locust as a chaos workload: its history plus the fault events get the checkers' verdicts."""
     cfg = live.config
-    history = tmp_path / "history.jsonl"
-    run = start_locust(cfg, ["cp"], 3, 9, history, out_dir=tmp_path, run_id="partition")
+    locust_history, faults = tmp_path / "locust-history.jsonl", tmp_path / "faults.jsonl"
+    t0_wall_ms = time.time() * 1000  # the run's start, shared by both files
+
+    def fault(phase):
+        wall = time.time() * 1000
+        with HistoryWriter(faults) as w:
+            w.write(FaultEvent(phase, "partition", "cp->g2", (wall - t0_wall_ms) / 1000, int(wall)))
+
+    run = start_locust(cfg, ["cp"], 3, 9, locust_history, t0_wall_ms, out_dir=tmp_path, run_id="partition")
     try:
-        wait_for(lambda: history.exists() and history.stat().st_size > 0, 30, "Locust's first operation")
+        wait_for(lambda: locust_history.exists() and locust_history.stat().st_size > 0, 30,
+                 "Locust's first operation")
         time.sleep(1.5)
+        fault("start")
         toxiproxy.set_enabled("cp_g2", False)
         try:
             time.sleep(2.5)
         finally:
             toxiproxy.set_enabled("cp_g2", True)
+            fault("stop")
         result = run.wait()
     finally:
         run.stop()
 
-    pairs = pair_ops(read_history(history))
+    merge_histories([locust_history, faults], tmp_path / "history.jsonl")  # what the runner would do
+    history = read_history(tmp_path / "history.jsonl")
+    pairs = pair_ops(history)
     assert all(p.completion is not None for p in pairs)
     by_outcome = collections.defaultdict(set)
     for p in pairs:
@@ -105,6 +119,12 @@ def test_cp_partition_under_load_records_refusals_not_crashes(live, toxiproxy, t
     cp = next(s for s in result.verdict["services"] if s["service"] == "cp")
     assert cp["refusals"] > 0 and result.exit_code == 1
     assert any("error rate" in b and "refusals" in b for b in result.broken)
+
+    # The checkers judge Locust's history as they judge the chaos workload's.
+    lin, avail = run_all(history, {"linearizable": {}, "availability": {}})
+    assert lin.valid == "valid", lin.summary
+    rows = {r["kind"]: r for r in avail.figures["windows"] if r["service"] == "cp"}
+    assert rows["fault"]["availability"] < 0.5 < rows["steady"]["availability"], avail.figures
 
 
 def test_distributed_master_and_one_worker_judged_on_the_master(live, tmp_path):
