@@ -1,10 +1,11 @@
 """create_app(mode): config -> nodes -> breakers -> store -> blueprints. Nothing connects at import."""
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -14,6 +15,8 @@ from .errors import APIError
 
 log = logging.getLogger("caplab.app")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+_RID_PREFIX = os.urandom(8).hex()  # per process; with a counter, IDs are unique without urandom per request
+_rid_counter = itertools.count(1)
 OPERATIONS = {"api.write_path": "write", "api.write_kv": "write", "api.read_path": "read",
               "api.read_kv": "read", "health.health": "health", "health.ready": "ready",
               "health.circuit_breaker": "circuit_breaker", "metrics.metrics_view": "metrics"}
@@ -25,6 +28,7 @@ def create_app(mode: str | None = None, config: dict | None = None, start_mainte
     from flask_limiter.util import get_remote_address
 
     from . import api, health, metrics
+    from .ratelimit import SCHEME
     from .logs import init_logging
     from .service import Service
 
@@ -39,7 +43,7 @@ def create_app(mode: str | None = None, config: dict | None = None, start_mainte
 
     _install_hooks(app, settings.mode)  # first, so even a 429 carries a request ID
     limiter = Limiter(get_remote_address, app=app, default_limits=[settings.rate_limit],
-                      storage_uri="memory://")
+                      storage_uri=f"{SCHEME}://")
     app.extensions["caplab_limiter"] = limiter
     for bp in (health.bp, metrics.bp):
         limiter.exempt(bp)
@@ -60,7 +64,7 @@ def _install_hooks(app, mode):
     @app.before_request
     def start_request():
         rid = request.headers.get("X-Request-ID", "")
-        g.request_id = rid if REQUEST_ID.match(rid) else uuid.uuid4().hex
+        g.request_id = rid if REQUEST_ID.match(rid) else f"{_RID_PREFIX}{next(_rid_counter):016x}"
         g.started = time.perf_counter()
 
     @app.after_request
