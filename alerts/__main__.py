@@ -3,6 +3,7 @@
   python -m alerts render                       refresh alerts/rules/ and alerts/tests/ (spec)
   python -m alerts render --profile fast --out run/alerts [--set hint_backlog=50 ...]
   python -m alerts test                         promtool check + test, both profiles
+  python -m alerts webhook --port 9095          a local receiver for Alertmanager's notifications
 """
 from __future__ import annotations
 
@@ -58,6 +59,12 @@ def cmd_test(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_webhook(args) -> int:
+    from .alertmanager import serve_webhook
+    serve_webhook(args.port, Path(args.out))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m alerts", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,9 +76,12 @@ def main(argv=None) -> int:
     t = sub.add_parser("test", help="promtool check rules and test rules")
     t.add_argument("--profile", action="append", choices=list(PROFILES))
     t.add_argument("-v", "--verbose", action="store_true")
+    w = sub.add_parser("webhook", help="receive Alertmanager notifications, append them to a file")
+    w.add_argument("--port", type=int, default=9095)
+    w.add_argument("--out", default="run/alerts/notifications.jsonl")
     args = ap.parse_args(argv)
     try:
-        return {"render": cmd_render, "test": cmd_test}[args.cmd](args)
+        return {"render": cmd_render, "test": cmd_test, "webhook": cmd_webhook}[args.cmd](args)
     except (AlertSettingsError, PromtoolMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
-"""Live alerts: a real Prometheus (fast profile) scrapes the test stack; cutting CP from g2 fires
-CaplabBreakerOpen and CaplabErrorRateHigh for CP only, and healing resolves them."""
+"""Live alerts: a real Prometheus (fast profile) scrapes the test stack and sends to a real
+Alertmanager; cutting CP from g2 fires CaplabBreakerOpen and CaplabErrorRateHigh for CP only,
+healing resolves them, and the webhook receives a notification for each."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import time
 import pytest
 import requests
 
+from alerts.alertmanager import AlertmanagerServer, WebhookReceiver
 from alerts.prometheus import PrometheusServer
 from alerts.settings import load_alert_settings
 from alerts.watch import AlertWatcher, check
@@ -72,20 +74,30 @@ def _state(watcher, name, labels):
 
 
 @pytest.fixture
-def prometheus(live):
-    cfg = live.config
-    port = 19090 + (cfg.toxiproxy_port - 18474)
-    server = PrometheusServer(live.run_dir, port, cfg, load_alert_settings("fast", env={}))
-    server.start()
+def webhook():
+    with WebhookReceiver() as rx:
+        yield rx
+
+
+@pytest.fixture
+def prometheus(live, webhook):
+    """Prometheus and Alertmanager on ports next to the test stack's, both stopped afterwards."""
+    cfg, settings = live.config, load_alert_settings("fast", env={})
+    offset = cfg.toxiproxy_port - 18474
+    am = AlertmanagerServer(live.run_dir, 19093 + offset, webhook.url, settings)
+    server = PrometheusServer(live.run_dir, 19090 + offset, cfg, settings, alertmanager=am.address)
     try:
+        am.start()
+        server.start()
         wait_for(lambda: server.targets_up() == {"caplab_cp": "up", "caplab_ap": "up"}
                  or None, 15, "Prometheus scrapes both services")
         yield server
     finally:
         server.stop()
+        am.stop()
 
 
-def test_breaker_open_fires_and_resolves(live, toxiproxy, prometheus):
+def test_breaker_open_fires_notifies_and_resolves(live, toxiproxy, prometheus, webhook):
     rec = ListRecorder()
     cp_g2 = {"service": "cp", "node": "g2"}
     with Load(live), AlertWatcher(prometheus.url, rec, interval=0.1) as watcher:
@@ -111,3 +123,12 @@ def test_breaker_open_fires_and_resolves(live, toxiproxy, prometheus):
     pending = [e for e in rec.events if getattr(e, "alert", None) == "CaplabBreakerOpen"
                and e.phase == "pending"]
     assert pending, "the alert went straight to firing: for: was not honoured"
+    for status in ("firing", "resolved"):
+        wait_for(lambda s=status: webhook.seen("CaplabBreakerOpen", s, service="cp", node="g2"),
+                 10, f"Alertmanager notifies the webhook: CaplabBreakerOpen {status}")
+    assert not webhook.seen("CaplabNodeUnreachable", "firing")
+    start, stop = (e.wall_ms for e in rec.events if isinstance(e, FaultEvent))
+    print("notifications (s after fault start / heal):",
+          [(a["labels"]["alertname"], a["status"],
+            round((n["received_ms"] - (start if a["status"] == "firing" else stop)) / 1000, 2))
+           for n in webhook.notifications for a in n["alerts"]])
