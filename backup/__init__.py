@@ -2,7 +2,7 @@
 
 The public API, for the CLI (``python -m backup``) and the DR drill:
 
-    take_snapshot(node, root) -> SnapshotReport        backup/snapshot.py
+    take_snapshot(node, root) -> SnapshotReport        backup/snapshot.py  (adopt_rdb: a copied RDB)
     check_backup(backup) -> VerifyReport               backup/verify.py  (ensure_verified raises)
     restore_snapshot(node, backup, force=, repair=)    backup/restore.py -> RestoreReport
     list_backups(root, node), resolve(root, node, name or "latest")   backup/catalog.py
@@ -19,7 +19,7 @@ from .region import RegionReport, copy_backup, sync_region
 from .restore import RestoreReport, restore_snapshot, stack_repair
 from .retention import Policy, PruneReport, keep, prune
 from .schedule import RoundReport, backup_round, run_schedule
-from .snapshot import SnapshotReport, take_snapshot
+from .snapshot import SnapshotReport, adopt_rdb, take_snapshot
 from .steps import Step, Steps, quiet
 from .verify import Check, VerifyReport, check_backup, ensure_verified
 
@@ -27,5 +27,5 @@ __all__ = ["LATEST", "Backup", "Manifest", "latest", "list_backups", "resolve", 
            "BackupInvalid", "BackupNotFound", "DiskFull", "NodeRunning", "UnsafeName", "RegionReport",
            "copy_backup", "sync_region", "RestoreReport", "restore_snapshot", "stack_repair", "Policy",
            "PruneReport", "keep", "prune", "RoundReport", "backup_round", "run_schedule",
-           "SnapshotReport", "take_snapshot", "Step", "Steps", "quiet", "Check", "VerifyReport",
+           "SnapshotReport", "adopt_rdb", "take_snapshot", "Step", "Steps", "quiet", "Check", "VerifyReport",
            "check_backup", "ensure_verified"]

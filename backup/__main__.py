@@ -1,4 +1,4 @@
-"""``python -m backup snapshot|verify|list|prune|copy|restore|schedule``: backups of the local stack.
+"""``python -m backup snapshot|adopt|verify|list|prune|copy|restore|schedule``: backups of the local stack.
 
 Exit status: 0 done; 1 an operation failed (a backup that does not verify, a full disk, a node
 that does not answer); 2 the request was refused (bad name, unknown backup, running node without
@@ -45,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("snapshot", parents=[common, keep], help="BGSAVE each node and keep the RDB")
     s.add_argument("--copy", action="store_true", help="then copy to the second region (--dr-root)")
     s.add_argument("--prune", action="store_true", help="then apply the retention policy")
+    a = sub.add_parser("adopt", parents=[common], help="make a backup of an RDB copied by hand (compose)")
+    a.add_argument("file", help="the RDB file, e.g. copied with `docker compose cp db_g1:/data/dump.rdb`")
     v = sub.add_parser("verify", parents=[common], help="load backups into a scratch redis-server")
     v.add_argument("--backup", default=LATEST, help="a name from `list`, 'latest' (default) or 'all'")
     v.add_argument("--region", action="store_true", help="verify the second region's copies")
@@ -127,6 +129,15 @@ def cmd_snapshot(args) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_adopt(args) -> int:
+    from .snapshot import adopt_rdb
+    if not args.node or len(args.node) != 1:
+        raise ValueError("adopt needs exactly one --node: the node the file comes from")
+    report = adopt_rdb(args.file, args.root, _names(args)[0])
+    print(f"{args.node[0]}: {report.backup.rdb} ({report.manifest.keys} keys)")
+    return 0
+
+
 def cmd_verify(args) -> int:
     root = args.dr_root if args.region else args.root
     failed = 0
@@ -206,7 +217,7 @@ def cmd_schedule(args) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"snapshot": cmd_snapshot, "verify": cmd_verify, "list": cmd_list, "prune": cmd_prune,
+COMMANDS = {"snapshot": cmd_snapshot, "adopt": cmd_adopt, "verify": cmd_verify, "list": cmd_list, "prune": cmd_prune,
             "copy": cmd_copy, "restore": cmd_restore, "schedule": cmd_schedule}
 
 if __name__ == "__main__":

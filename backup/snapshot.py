@@ -57,6 +57,29 @@ def take_snapshot(node, root, *, progress=print, save_timeout: float = 60.0, sam
                           f"running? `make status` shows, `make up` starts it") from None
     finally:
         client.close()
+    return store_rdb(src, folder, name, created, steps, version=version, source=f"127.0.0.1:{node.port}",
+                     sample=sample, write=write)
+
+
+def adopt_rdb(rdb, root, node: str, *, created: datetime | None = None, progress=print,
+              write=os.write) -> SnapshotReport:
+    """Make a backup of an RDB file saved by other means (e.g. ``docker compose cp`` from a container).
+
+    ``created`` defaults to the file's modification time: when redis-server finished writing it.
+    """
+    rdb = Path(rdb)
+    if not rdb.is_file():
+        raise BackupError(f"{rdb} is not a file; copy the node's dump.rdb out first (docs/disaster-recovery.md)")
+    created = created or datetime.fromtimestamp(rdb.stat().st_mtime, timezone.utc)
+    folder = node_folder(root, node)
+    folder.mkdir(parents=True, exist_ok=True)
+    return store_rdb(rdb, folder, node, created, Steps(f"adopt {node}", progress), source=str(rdb),
+                     write=write)
+
+
+def store_rdb(src: Path, folder: Path, node: str, created: datetime, steps: Steps, *, version: str = "",
+              source: str = "", sample: int = SAMPLE, write=os.write) -> SnapshotReport:
+    """Copy ``src`` into ``folder`` as a new backup with its manifest; nothing appears until complete."""
     tmp = None
     try:
         with steps.step(f"copy {src.name}") as note:
@@ -66,10 +89,11 @@ def take_snapshot(node, root, *, progress=print, save_timeout: float = 60.0, sam
             contents = inspect_rdb(tmp, sample=sample)
             note[0] = f"{contents.keys} keys, {len(contents.sample)} records sampled"
         with steps.step("publish") as note:
-            backup = _publish(tmp, folder, name, created)
-            manifest = Manifest(node=name, name=backup.name, created_at=created.isoformat().replace("+00:00", "Z"),
-                                size=size, sha256=sha, keys=contents.keys, redis_version=version,
-                                rdb_version=_rdb_version(backup.rdb), source=f"127.0.0.1:{node.port}",
+            backup = _publish(tmp, folder, node, created)
+            manifest = Manifest(node=node, name=backup.name, created_at=created.isoformat().replace("+00:00", "Z"),
+                                size=size, sha256=sha, keys=contents.keys,
+                                redis_version=version or contents.redis_version,
+                                rdb_version=_rdb_version(backup.rdb), source=source,
                                 sample=contents.sample, seconds=steps.seconds)
             try:
                 publish(stage_text(json.dumps(manifest.to_json(), indent=2) + "\n", backup.manifest_path,

@@ -340,3 +340,17 @@ def test_schedule_runs_rounds_with_copy_and_retention(nodes, root, cli):
             assert len(list_backups(folder, node)) == 2
     out = cli("verify", "--backup", "all", "--region")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_adopt_makes_a_backup_of_a_hand_copied_rdb(nodes, root, cli, tmp_path):
+    # The compose path: BGSAVE in the container, `docker compose cp` the dump.rdb out, adopt it.
+    for i in range(5):
+        put(nodes["g2"], f"k{i}", 7)
+    with nodes["g2"].client() as c:
+        c.save()
+    copied = tmp_path / "dump.rdb"
+    copied.write_bytes((nodes["g2"].data_dir / "dump.rdb").read_bytes())
+    out = cli("adopt", "--node", "g2", str(copied))
+    assert out.returncode == 0, out.stderr
+    b = list_backups(root, "g2")[0]
+    assert b.read_manifest().keys == 5 and check_backup(b, progress=quiet).ok
