@@ -70,7 +70,8 @@ class Series:
 
 
 def _buckets(t_end: float) -> np.ndarray:
-    return np.arange(0.0, math.ceil(max(t_end, 1.0)) + 1.0)
+    """Return whole 1 s bucket edges; a partial last second would read as a false drop in rate."""
+    return np.arange(0.0, math.floor(max(t_end, 1.0)) + 1.0)
 
 
 def _completions(col: Column) -> list[Op]:
@@ -130,10 +131,10 @@ def staleness(col: Column, edges) -> list[Series]:
     reads: dict[str, list] = {}
     for op in _completions(col):
         if op.f == "read" and op.type == "ok" and op.staleness_ms is not None:
-            reads.setdefault(op.node or "?", []).append((op.time, op.staleness_ms))
+            reads.setdefault(op.node or "", []).append((op.time, op.staleness_ms))
     for node in sorted(reads):
         pts = reads[node]
-        out.append(Series(f"read from {node}", [t for t, _ in pts], [v for _, v in pts],
+        out.append(Series(f"read from {node}" if node else "read (node not reported)", [t for t, _ in pts], [v for _, v in pts],
                           _node_color(node), "points"))
     return out
 
