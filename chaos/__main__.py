@@ -79,13 +79,15 @@ def _stack_for(exp, args):
     return Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset))
 
 
-def run_one(exp, args) -> int:
+def run_one(exp, args, started: list | None = None) -> int:
+    """Run one experiment, starting its stack if needed (appended to `started`)."""
     from chaos.runner import run_experiment
     from chaos.target import RunnerError, ensure_up
     from stack.process import StackError
     try:
         stack = _stack_for(exp, args)
-        ensure_up(stack)
+        if ensure_up(stack) and started is not None:
+            started.append(stack)
         return run_experiment(exp, stack, args.runs_dir).exit_code
     except (StackError, RunnerError) as err:
         print(f"chaos: {err}", file=sys.stderr)
@@ -103,12 +105,18 @@ def cmd_run_all(args) -> int:
         wanted = [n.strip() for n in args.only.split(",") if n.strip()]
         paths = [find_experiment(n) for n in wanted]
     experiments = [load_experiment(p) for p in paths]  # every file valid before anything runs
-    started, rows = time.monotonic(), []
-    for exp in experiments:
-        t = time.monotonic()
-        print(f"\n=== {exp.name} ===", flush=True)
-        code = run_one(exp, args)
-        rows.append((exp.name, code, time.monotonic() - t))
+    started, rows, stacks = time.monotonic(), [], []
+    try:
+        for exp in experiments:
+            t = time.monotonic()
+            print(f"\n=== {exp.name} ===", flush=True)
+            code = run_one(exp, args, stacks)
+            rows.append((exp.name, code, time.monotonic() - t))
+    finally:
+        for stack in stacks:  # stop only the stacks this command started
+            if stack.config.nodes != ("g1", "g2"):
+                print(f"stopping the stack in {stack.run_dir}")
+                stack.down(progress=lambda _m: None)
     words = {0: "valid", 1: "INVALID", 3: "NOT RUN", 4: "unknown", 130: "interrupted", 143: "terminated"}
     print(f"\n{'experiment':<28} {'verdict':<11} time")
     for name, code, secs in rows:
@@ -124,7 +132,10 @@ def cmd_heal(args) -> int:
     from stack import Stack
     ok, touched = True, 0
     for nodes in (2, 3):
-        stack = Stack(stack_config(nodes, "local", args.stack_run_dir, args.port_offset))
+        cfg = stack_config(nodes, "local", args.stack_run_dir, args.port_offset)
+        if not (cfg.run_dir / "toxiproxy.pid").exists() and not read_entries(cfg.run_dir / "chaos-state"):
+            continue  # no stack of this size was ever started here
+        stack = Stack(cfg)
         running = stack.toxiproxy.running()
         if not running and not read_entries(state_dir(stack)):
             continue

@@ -5,7 +5,7 @@
 - breakers_closed: every breaker of each targeted service is closed;
 - write_read: a probe key written through each targeted service reads back the same value.
 
-Each check is retried until it passes or its `within_s` runs out.
+Each check is retried until it passes or its `within_s` runs out; the first that fails ends the checks.
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ CHECKS = {"proxies_clean": check_proxies_clean, "ready": check_ready,
 
 
 def run_steady_state(ctx: SteadyContext, checks, phase: str, default_within_s: float) -> Verdict:
-    """Run each check, retrying until it passes or its time runs out; invalid if any never passed."""
+    """Run the checks in order, each retried until it passes or its time runs out; stop at the first failure."""
     rows, failed = [], []
     for spec in checks:
         within = default_within_s if spec.within_s is None else spec.within_s
@@ -98,6 +98,8 @@ def run_steady_state(ctx: SteadyContext, checks, phase: str, default_within_s: f
                      "seconds": round(time.monotonic() - started, 2)})
         if problem is not None:
             failed.append(f"{spec.check}: {problem}")
+            break  # the steady state is already broken; later checks would only wait
+    rows += [{"check": c.check, "ok": None, "detail": "skipped", "seconds": 0} for c in checks[len(rows):]]
     name = f"steady_state_{phase}"
     if failed:
         return Verdict(name, "invalid", "; ".join(failed), evidence=rows, figures={"checks": rows})

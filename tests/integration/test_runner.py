@@ -1,0 +1,130 @@
+"""The experiment runner end to end on the test stack: CP vs AP under a cut, an aborted run, heal."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from chaos.experiment import EXPERIMENTS_DIR, parse_experiment
+from chaos.runner import run_experiment
+from harness.history import BreakerSample, FaultEvent, MetricSample, Op, read_history
+from stack import ROOT
+
+from tests.integration.live import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def quiet(*_args, **_kw):
+    pass
+
+
+def catalogue_experiment(name: str, **changes) -> dict:
+    data = yaml.safe_load((EXPERIMENTS_DIR / f"{name}.yaml").read_text())
+    data.update(changes)
+    return data
+
+
+def verdict(results: dict, name: str) -> dict:
+    return next(v for v in results["verdicts"] if v["checker"] == name)
+
+
+def test_cp_vs_ap_partition_end_to_end(live, tmp_path):
+    """The catalogue's CP-vs-AP experiment, shortened: CP refuses and stays linearizable, AP serves."""
+    data = catalogue_experiment("partition-g2-cp-vs-ap", profile="test")
+    data["workload"].update(duration_s=12, clients=3)
+    data["schedule"][0].update(at=3, duration=5)
+    data["expect_metrics"][0]["at_least"] = 500
+    outcome = run_experiment(parse_experiment(data, "test"), live, tmp_path / "runs", say=quiet)
+    results = json.loads((outcome.run_dir / "results.json").read_text())
+    problems = [f"{v['checker']}: {v['summary']}" for v in results["verdicts"] if v["valid"] != "valid"]
+    assert outcome.overall == "valid" and outcome.exit_code == 0, problems
+    assert {p.name for p in outcome.run_dir.iterdir()} >= {"experiment.json", "history.jsonl", "results.json"}
+    assert results["stack"]["BREAKER_RESET_TIMEOUT_SEC"] == 1.0 and results["stack"]["MAX_STALENESS_MS"] == 500
+
+    history = read_history(outcome.run_dir / "history.jsonl")
+    ops = [e for e in history if isinstance(e, Op)]
+    invokes = sum(o.type == "invoke" for o in ops)
+    assert invokes > 100 and invokes == sum(o.type != "invoke" for o in ops)
+    assert {(o.service, o.type) for o in ops} >= {("cp", "ok"), ("cp", "fail"), ("ap", "ok")}
+    faults = [e for e in history if isinstance(e, FaultEvent)]
+    assert [(f.phase, f.name, f.target) for f in faults] == [("start", "cut-g2", "cp,ap->g2"),
+                                                             ("stop", "cut-g2", "cp,ap->g2")]
+    assert {(b.service, b.node, b.state) for b in history if isinstance(b, BreakerSample)} >= \
+        {("cp", "g2", "open"), ("cp", "g2", "closed"), ("ap", "g2", "open")}
+    assert any(isinstance(m, MetricSample) and m.name == "data_staleness_ms" and m.value > 0 for m in history)
+
+    assert verdict(results, "linearizable")["valid"] == "valid"
+    rows = {(r["service"], r["kind"]): r for r in verdict(results, "availability")["figures"]["windows"]}
+    assert rows[("cp", "fault")]["availability"] == 0.0 and rows[("cp", "fault")]["ops"] > 10
+    assert rows[("ap", "fault")]["availability"] == 1.0
+    peaks = {m["node"]: m["peak"] for m in verdict(results, "metrics")["figures"]["metrics"]}
+    assert peaks["g2"] >= 500 and peaks["g1"] == 0
+    conv = verdict(results, "convergence")
+    assert conv["valid"] == "valid" and conv["figures"]["converged_after_s"] is not None
+
+
+def test_failed_steady_state_aborts_before_injecting(live, toxiproxy, tmp_path):
+    data = catalogue_experiment("partition-g2-cp-vs-ap", profile="test")
+    toxiproxy.set_enabled("cp_g2", False)  # a fault left behind by someone else
+    outcome = run_experiment(parse_experiment(data, "test"), live, tmp_path / "runs", say=quiet)
+    assert outcome.exit_code == 3 and outcome.aborted
+    results = json.loads((outcome.run_dir / "results.json").read_text())
+    assert results["aborted"].startswith("steady state before failed")
+    assert "cp_g2 disabled" in verdict(results, "steady_state_before")["summary"]
+    history = read_history(outcome.run_dir / "history.jsonl")
+    assert not [e for e in history if isinstance(e, (FaultEvent, Op))]
+    assert toxiproxy.get_proxy("cp_g2").enabled is False  # the runner touched nothing
+
+
+def test_heal_removes_what_a_killed_run_left(live, toxiproxy, tmp_path):
+    """SIGKILL a CLI run in the middle of its faults, then `python -m chaos heal` cleans up."""
+    offset = live.config.toxiproxy_port - 8474  # the test stack is the default one, shifted
+    exp = tmp_path / "left-behind.yaml"
+    exp.write_text(yaml.safe_dump({
+        "name": "left-behind", "hypothesis": "heal undoes it all", "services": ["cp", "ap"], "profile": "test",
+        "workload": {"clients": 1, "duration_s": 60, "think_ms": 50},
+        "schedule": [
+            {"name": "slow", "at": 0.2, "duration": 50, "fault": "latency", "params": {"node": "g1", "ms": 100}},
+            {"name": "cut", "at": 0.2, "duration": 50, "fault": "cut_node", "params": {"node": "g2", "services": ["ap"]}},
+            {"name": "hole", "at": 0.2, "duration": 50, "fault": "one_way",
+             "params": {"node": "g2", "services": ["cp"], "direction": "upstream"}},
+            {"name": "freeze", "at": 0.5, "duration": 50, "fault": "pause_node", "params": {"node": "g1"}},
+            {"name": "crash", "at": 0.5, "duration": 50, "fault": "kill_node", "params": {"node": "g2"}}],
+        "checkers": {"linearizable": {}}}))
+    runs = tmp_path / "runs"
+    argv = ["--stack-run-dir", str(live.run_dir), "--port-offset", str(offset)]
+    proc = subprocess.Popen([sys.executable, "-m", "chaos", "run", str(exp), "--runs-dir", str(runs), *argv],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def all_started():
+            histories = list(runs.glob("left-behind/*/history.jsonl"))
+            return histories and sum('"phase":"start"' in line for line in histories[0].read_text().splitlines()) == 5
+        wait_for(all_started, 30, "five faults started")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    proxies = toxiproxy.proxies()
+    assert proxies["cp_g1"].toxics and proxies["ap_g1"].toxics and not proxies["ap_g2"].enabled
+    assert live.nodes["g2"].pid is None
+    assert open(f"/proc/{live.nodes['g1'].pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T"
+
+    healed = subprocess.run([sys.executable, "-m", "chaos", "heal", *argv], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+    assert "restarted node g2" in healed.stdout and "resumed: g1" in healed.stdout
+    assert all(p.enabled and not p.toxics for p in toxiproxy.proxies().values())
+    for name in ("g1", "g2"):
+        with live.nodes[name].client() as c:
+            assert c.ping()
+    assert not list((live.run_dir / "chaos-state" / "active-faults").glob("*.json"))
+    again = subprocess.run([sys.executable, "-m", "chaos", "heal", *argv], cwd=ROOT, capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 0  # healing twice is harmless
+    time.sleep(0.2)
