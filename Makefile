@@ -3,8 +3,26 @@ PY      := .venv/bin/python
 RUN_DIR ?= run
 NODES   ?= 2
 PYTEST_ARGS ?=
+ALERTS  ?=
+# make load
+SERVICE ?= both
+USERS   ?= 10
+SPAWN_RATE ?=
+DURATION ?= 30s
+SHAPE   ?= steady
+P95_MS  ?= 500
+MAX_ERROR_RATE ?= 0.001
+WORKERS ?= 0
+HISTORY ?=
+LOAD_ARGS ?=
+# make backup / verify / restore / backup-schedule
+BACKUP ?= latest
+EVERY  ?= 1h
+NODE   ?=
+FORCE  ?=
+BACKUP_ARGS ?=
 
-.PHONY: help setup test test-unit test-integration demo up down status repair bench clean
+.PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load alerts-render alerts-test backup verify restore backup-schedule clean
 
 help:
 	@echo "make demo   - set up, start the local stack, and show CP and AP under a partition"
@@ -12,24 +30,33 @@ help:
 	@echo "make up | down | status   - the local stack (NODES=$(NODES), RUN_DIR=$(RUN_DIR))"
 	@echo "make repair - AP anti-entropy repair over the local stack's nodes"
 	@echo "make bench  - the performance benchmark; writes docs/benchmarks.md"
+	@echo "make load [SERVICE=cp|ap|both USERS= DURATION= SHAPE=steady|step|spike|soak P95_MS= MAX_ERROR_RATE= WORKERS= HISTORY=1]"
+	@echo "make backup | verify [BACKUP=name|latest|all] | restore NODE=g1 [BACKUP=latest] [FORCE=1] | backup-schedule [EVERY=1h]"
+	@echo "make alerts-test - promtool unit tests of the alert rules; make up ALERTS=1 runs Prometheus too"
 
 setup:
 	@scripts/setup.sh python redis toxiproxy
 
-test: setup
+# Everything the whole suite needs: promtool and Prometheus for the alert tests, Alertmanager,
+# and Chromium to check that HTML reports render their plots.
+setup-all:
+	@scripts/setup.sh python redis toxiproxy prometheus alertmanager chromium
+
+test: setup-all
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-unit: setup
 	@$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
-test-integration: setup
+test-integration: setup-all
 	@$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
 
 demo: setup
 	@$(PY) -m stack.demo --run-dir $(RUN_DIR)
 
 up: setup
-	@$(PY) -m stack up --run-dir $(RUN_DIR) --nodes $(NODES)
+	@$(if $(ALERTS),scripts/setup.sh prometheus,true)
+	@$(PY) -m stack up --run-dir $(RUN_DIR) --nodes $(NODES) $(if $(ALERTS),--alerts)
 
 down:
 	@if [ -x $(PY) ]; then $(PY) -m stack down --run-dir $(RUN_DIR); fi
@@ -43,6 +70,31 @@ repair:
 bench: setup
 	@scripts/setup.sh wrk
 	@$(PY) -m bench
+
+load: up
+	@$(PY) -m loadtests.run --service $(SERVICE) --users $(USERS) --duration $(DURATION) --shape $(SHAPE) \
+		--p95-ms $(P95_MS) --max-error-rate $(MAX_ERROR_RATE) --workers $(WORKERS) \
+		$(if $(SPAWN_RATE),--spawn-rate $(SPAWN_RATE)) $(if $(HISTORY),--history) $(LOAD_ARGS)
+
+alerts-render: setup
+	@$(PY) -m alerts render
+
+alerts-test: setup
+	@scripts/setup.sh prometheus
+	@$(PY) -m alerts test
+
+backup:
+	@$(PY) -m backup snapshot --copy --prune --run-dir $(RUN_DIR) --nodes $(NODES) $(BACKUP_ARGS)
+
+verify:
+	@$(PY) -m backup verify --backup $(BACKUP) --nodes $(NODES) $(if $(NODE),--node $(NODE)) $(BACKUP_ARGS)
+
+restore:
+	@test -n "$(NODE)" || { echo "usage: make restore NODE=g1 [BACKUP=latest] [FORCE=1]" >&2; exit 2; }
+	@$(PY) -m backup restore --node $(NODE) --backup $(BACKUP) --run-dir $(RUN_DIR) --nodes $(NODES) $(if $(FORCE),--force) $(BACKUP_ARGS)
+
+backup-schedule:
+	@$(PY) -m backup schedule --every $(EVERY) --run-dir $(RUN_DIR) --nodes $(NODES) $(BACKUP_ARGS)
 
 clean: down
 	rm -rf $(RUN_DIR) .pytest_cache

@@ -13,25 +13,10 @@ from dataclasses import dataclass, field
 
 import requests
 
-from harness.history import FaultEvent
+from harness.history import AlertEvent, FaultEvent  # noqa: F401 (AlertEvent re-exported)
 from harness.verdicts import Verdict
 
 NAME = "alerts"
-
-
-@dataclass(frozen=True)
-class AlertEvent:
-    """One alert changing state: pending, firing, resolved; or the watcher failing to poll."""
-
-    phase: str  # pending | firing | resolved | poll-error
-    alert: str
-    labels: dict
-    time: float
-    wall_ms: int
-    active_at: str | None = None  # Prometheus's activeAt: when the condition first held
-    value: str | None = None
-    error: str | None = None
-    type: str = field(default="alert", init=False)
 
 
 def _key(alert: dict) -> tuple:

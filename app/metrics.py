@@ -27,6 +27,8 @@ BREAKER_STATE = Gauge("circuit_breaker_state", "Breaker state per node: 0=CLOSED
 STALENESS = Gauge("data_staleness_ms", "Age of the oldest write this node has missed (AP hints), ms.",
                   ["node"], multiprocess_mode="livemostrecent")
 DB_FAILURES = Counter("db_connection_failures_total", "Network failures talking to a node.", ["node"])
+# The denominator of the connection-failure rate: calls the breaker let through (each may fail).
+DB_CALLS = Counter("caplab_db_calls_total", "Calls to a node that the breaker let through.", ["node"])
 
 # caplab's own additions.
 HINTS_PENDING = Gauge("caplab_hints_pending", "Keys with a pending hint for this node (AP).",

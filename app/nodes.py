@@ -10,7 +10,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .breakers import NETWORK_ERRORS, make_breaker
-from .metrics import DB_FAILURES
+from .metrics import DB_CALLS, DB_FAILURES
 from .records import DROP_HINT_IF_CURRENT, STORE_IF_NEWER
 
 log = logging.getLogger("caplab.nodes")
@@ -68,7 +68,7 @@ class Node:
     def call(self, fn, *args, **kwargs):
         """Run ``fn(*args)`` through the breaker; network trouble becomes NodeUnavailable."""
         try:
-            return self.breaker.call(fn, *args, **kwargs)
+            return self.breaker.call(self._counted, fn, *args, **kwargs)
         except pybreaker.CircuitBreakerError:
             raise NodeUnavailable(self.name, "circuit breaker open", touched=False) from None
         except NETWORK_ERRORS as exc:
@@ -77,6 +77,10 @@ class Node:
                         extra={"event": "DB_CONNECT_FAILURE", "node": self.name,
                                "error": type(exc).__name__})
             raise NodeUnavailable(self.name, f"{type(exc).__name__}: {exc}", _touched(exc)) from None
+
+    def _counted(self, fn, *args, **kwargs):
+        DB_CALLS.labels(node=self.name).inc()
+        return fn(*args, **kwargs)
 
     def ping(self) -> bool:
         try:

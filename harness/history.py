@@ -95,9 +95,24 @@ class MetricSample:
     type: str = field(default="metric", init=False)
 
 
-Event = Union[Op, FaultEvent, BreakerSample, NodeSnapshot, MetricSample]
+@dataclass(frozen=True)
+class AlertEvent:
+    """One Prometheus alert changing state: pending, firing, resolved; or the watcher failing to poll."""
+
+    phase: str  # pending | firing | resolved | poll-error
+    alert: str
+    labels: dict
+    time: float
+    wall_ms: int
+    active_at: str | None = None  # Prometheus's activeAt: when the condition first held
+    value: str | None = None
+    error: str | None = None
+    type: str = field(default="alert", init=False)
+
+
+Event = Union[Op, FaultEvent, BreakerSample, NodeSnapshot, MetricSample, AlertEvent]
 _BY_TYPE = {"fault": FaultEvent, "breaker": BreakerSample, "snapshot": NodeSnapshot,
-            "metric": MetricSample}
+            "metric": MetricSample, "alert": AlertEvent}
 
 
 def to_dict(event: Event) -> dict:

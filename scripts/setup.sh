@@ -23,10 +23,13 @@ apt_install() {  # apt_install <command-to-check> <debian-package>
     say "$pkg: installing with apt-get"
     # Debian's packages may try to start their own service on install; we never use those.
     export DEBIAN_FRONTEND=noninteractive
-    if ! $SUDO apt-get install -y -q --no-install-recommends "$pkg" >/tmp/caplab-apt.log 2>&1; then
-        $SUDO apt-get update -q >>/tmp/caplab-apt.log 2>&1 || true
-        $SUDO apt-get install -y -q --no-install-recommends "$pkg" >>/tmp/caplab-apt.log 2>&1 \
-            || die "apt-get install $pkg failed (log: /tmp/caplab-apt.log). Install it by hand: 'apt-get install -y $pkg'."
+    local log; log=$(mktemp /tmp/caplab-apt.XXXXXX.log)
+    # Wait for another apt/dpkg run (a concurrent set-up) instead of failing on its lock.
+    local APT=($SUDO apt-get -o DPkg::Lock::Timeout=300 -y -q)
+    if ! "${APT[@]}" install --no-install-recommends "$pkg" >"$log" 2>&1; then
+        "${APT[@]}" update >>"$log" 2>&1 || true
+        "${APT[@]}" install --no-install-recommends "$pkg" >>"$log" 2>&1 \
+            || die "apt-get install $pkg failed (log: $log). Install it by hand: 'apt-get install -y $pkg'."
     fi
     command -v "$cmd" >/dev/null 2>&1 || die "$pkg installed but '$cmd' is not on PATH."
 }

@@ -46,9 +46,19 @@ class Stack:
         self.nodes = {n: RedisNode(n, cfg.redis_port(n), self.run_dir, password, cfg.redis_maxmemory)
                       for n in cfg.nodes}
         self.toxiproxy = ManagedProcess(
-            "toxiproxy", [toxiproxy_binary(), "-host", "127.0.0.1", "-port", str(cfg.toxiproxy_port)],
+            "toxiproxy", [toxiproxy_binary(), "-host", "127.0.0.1", "-port", str(cfg.toxiproxy_port),
+                          "-proxy-metrics", "-runtime-metrics"],
             self.run_dir, port=cfg.toxiproxy_port, ready=lambda: _http_ok(cfg.toxiproxy_url + "/version"))
         self.services = {s: self._service(s) for s in SERVICES}
+        self.prometheus = self._prometheus() if cfg.alerts else None
+
+    def _prometheus(self):
+        """Prometheus with caplab's rules; the fast alert profile for the test stack profile."""
+        from alerts.prometheus import PrometheusServer
+        from alerts.settings import load_alert_settings
+        cfg = self.config
+        settings = load_alert_settings("fast" if cfg.profile == "test" else "spec", env=cfg.service_env("cp"))
+        return PrometheusServer(self.run_dir, cfg.prometheus_port, cfg, settings)
 
     def _service(self, mode: str) -> ManagedProcess:
         cfg = self.config
@@ -81,6 +91,8 @@ class Stack:
         for mode in self.services:
             wait_until(lambda m=mode: _http_ok(self.config.service_url(m) + "/ready"), 20,
                        f"{mode} /ready")
+        if self.prometheus is not None:
+            self._start(self.prometheus, progress)
         progress(f"stack ready in {time.monotonic() - t0:.1f}s")
         return self
 
@@ -100,17 +112,20 @@ class Stack:
 
     def down(self, progress=print):
         """Stop what this stack started, services first."""
-        for proc in [*self.services.values(), self.toxiproxy, *self.nodes.values()]:
+        for proc in [*self._extras(), *self.services.values(), self.toxiproxy, *self.nodes.values()]:
             if proc.stop():
                 progress(f"  {proc.name:<12} stopped")
 
     def status(self) -> list[dict]:
         """What runs where: one row per process."""
         rows = []
-        for proc in [*self.nodes.values(), self.toxiproxy, *self.services.values()]:
+        for proc in [*self.nodes.values(), self.toxiproxy, *self.services.values(), *self._extras()]:
             rows.append({"name": proc.name, "pid": proc.pid, "port": proc.port,
                          "running": proc.running(), "log": str(proc.logfile)})
         return rows
+
+    def _extras(self):
+        return [self.prometheus] if self.prometheus is not None else []
 
     def flush(self):
         """Empty every node (between tests)."""

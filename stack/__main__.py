@@ -15,10 +15,11 @@ def main(argv=None) -> int:
     parser.add_argument("--run-dir", default="run", help="where pid files, data and logs live (default: run)")
     parser.add_argument("--nodes", type=int, default=2, help="how many redis nodes: g1..gN (default 2)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="local")
+    parser.add_argument("--alerts", action="store_true", help="also run Prometheus with caplab's alert rules")
     args = parser.parse_args(argv)
     if not 1 <= args.nodes <= 9:
         parser.error("--nodes must be between 1 and 9")
-    cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile,
+    cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile, alerts=args.alerts,
                       nodes=tuple(f"g{i}" for i in range(1, args.nodes + 1)))
     from . import Stack
     try:

@@ -35,6 +35,9 @@ class StackConfig:
     workers: int = 2
     redis_maxmemory: str = "256mb"
     extra_env: dict = field(default_factory=dict)
+    alerts: bool = False  # also run Prometheus (and Alertmanager) with caplab's alert rules
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9093
 
     def redis_port(self, node: str) -> int:
         return self.redis_base_port + self.nodes.index(node) + 1
@@ -83,7 +86,8 @@ def test_config(run_dir: Path, offset: int = 0, **changes) -> StackConfig:
     offset += int(os.environ.get("CAPLAB_TEST_PORT_OFFSET", "0"))
     return StackConfig(run_dir=Path(run_dir), profile="test", redis_base_port=16380 + offset,
                        toxiproxy_port=18474 + offset, proxy_base_port=17000 + offset,
-                       service_ports={"cp": 15001 + offset, "ap": 15002 + offset}, **changes)
+                       service_ports={"cp": 15001 + offset, "ap": 15002 + offset},
+                       prometheus_port=19090 + offset, alertmanager_port=19093 + offset, **changes)
 
 
 test_config.__test__ = False  # a factory, not a test, though modules that import it are collected

@@ -28,6 +28,8 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.05):
             result = check()
             if result:
                 return result
+        except StackError:
+            raise  # the check knows it will never pass (e.g. the process exited)
         except Exception as exc:  # a check that raises is "not yet"
             last = exc
         time.sleep(interval)

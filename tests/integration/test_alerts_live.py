@@ -89,8 +89,8 @@ def prometheus(live, webhook):
     try:
         am.start()
         server.start()
-        wait_for(lambda: server.targets_up() == {"caplab_cp": "up", "caplab_ap": "up"}
-                 or None, 15, "Prometheus scrapes both services")
+        wait_for(lambda: all(server.targets_up().get(job) == "up" for job in ("caplab_cp", "caplab_ap", "toxiproxy"))
+                 or None, 15, "Prometheus scrapes both services and Toxiproxy")
         yield server
     finally:
         server.stop()
