@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     def stack_args(sp):
         sp.add_argument("--stack-run-dir", default="run", help="the local stack's folder (default: run; "
                         "3-node experiments use <dir>/3nodes)")
-        sp.add_argument("--port-offset", type=int, default=0, help="shift every stack port by this much")
+        sp.add_argument("--port-offset", type=int, default=0,
+                        help="shift every stack port by this much (use multiples of 1000)")
 
     sp = sub.add_parser("list", help="list the catalogue")
     sp.set_defaults(func=cmd_list)
@@ -86,8 +87,11 @@ def run_one(exp, args, started: list | None = None) -> int:
     from stack.process import StackError
     try:
         stack = _stack_for(exp, args)
-        if ensure_up(stack) and started is not None:
-            started.append(stack)
+        try:
+            if ensure_up(stack) and started is not None:
+                started.append(stack)
+        except Exception as err:  # a port in use, a missing binary, Toxiproxy refusing a proxy
+            raise StackError(f"could not start the stack in {stack.run_dir}: {err}") from err
         return run_experiment(exp, stack, args.runs_dir).exit_code
     except (StackError, RunnerError) as err:
         print(f"chaos: {err}", file=sys.stderr)
