@@ -6,7 +6,6 @@ too, so a run can show a notification for the fault and one for the heal.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,17 +14,14 @@ from pathlib import Path
 import requests
 import yaml
 
-from stack.process import ManagedProcess, StackError
+from stack.process import ManagedProcess, require_binary
 
 from .settings import AlertSettings
 
 
 def alertmanager_binary() -> str:
-    path = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-    if not path:
-        raise StackError("prometheus-alertmanager is not installed. Run `scripts/setup.sh "
-                         "alertmanager`, or `apt-get install -y prometheus-alertmanager`.")
-    return path
+    return require_binary("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager",
+                          step="alertmanager")
 
 
 def render_config(webhook_url: str, settings: AlertSettings) -> str:

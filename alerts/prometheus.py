@@ -7,13 +7,12 @@ with ``-proxy-metrics`` (and ``-runtime-metrics``); without them it answers 404.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import requests
 import yaml
 
-from stack.process import ManagedProcess, StackError
+from stack.process import ManagedProcess, StackError, require_binary
 
 from .rules import render_rules
 from .settings import AlertSettings, duration
@@ -22,11 +21,7 @@ DEFAULT_PORT = 9090
 
 
 def prometheus_binary() -> str:
-    path = shutil.which("prometheus")
-    if not path:
-        raise StackError("prometheus is not installed. Run `scripts/setup.sh prometheus` (Debian's "
-                         "`prometheus` package), or `apt-get install -y prometheus`.")
-    return path
+    return require_binary("prometheus", package="prometheus", step="prometheus")
 
 
 def toxiproxy_has_metrics(toxiproxy_url: str) -> bool:

@@ -1,10 +1,11 @@
 """Run Debian's promtool on rendered rules: check their syntax, run their unit tests."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+
+from stack.process import require_binary
 
 from .promtests import render_tests
 from .rules import render_rules
@@ -23,11 +24,7 @@ class PromtoolMissing(Exception):
 
 def ensure_promtool() -> str:
     """Return promtool's path; raise PromtoolMissing with the fix if it is not installed."""
-    path = shutil.which("promtool")
-    if not path:
-        raise PromtoolMissing("promtool is not installed. Run `scripts/setup.sh prometheus` (Debian's "
-                              "`prometheus` package provides it), or `apt-get install -y prometheus`.")
-    return path
+    return require_binary("promtool", package="prometheus", step="prometheus", error=PromtoolMissing)
 
 
 def promtool(*args: str, cwd=None) -> subprocess.CompletedProcess:

@@ -5,7 +5,6 @@ running, waits until everything is ready, and stops only what it started (tracke
 """
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time

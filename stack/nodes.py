@@ -1,12 +1,11 @@
 """Redis nodes of the local stack: AOF with fsync every second, a password, a memory limit."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import redis
 
-from .process import ManagedProcess, StackError
+from .process import ManagedProcess, require_binary
 
 REDIS_CONF = """\
 bind 127.0.0.1
@@ -28,11 +27,7 @@ logfile ""
 
 
 def redis_binary() -> str:
-    path = shutil.which("redis-server")
-    if not path:
-        raise StackError("redis-server is not installed. Run `make setup` (it installs Debian's "
-                         "redis-server), or `apt-get install -y redis-server`.")
-    return path
+    return require_binary("redis-server", package="redis-server", step="redis")
 
 
 class RedisNode(ManagedProcess):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,6 +12,17 @@ from pathlib import Path
 
 class StackError(Exception):
     """The stack cannot do what was asked; the message says why and what to do."""
+
+
+def require_binary(*names: str, package: str, step: str, error=None) -> str:
+    """Return the path of the first of ``names`` on PATH; raise ``error`` saying how to install it."""
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise (error or StackError)(
+        f"{names[0]} is not installed. Run `make setup-all` or `scripts/setup.sh {step}` "
+        f"(Debian's `{package}` package: `apt-get install -y {package}`).")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

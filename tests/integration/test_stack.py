@@ -53,7 +53,7 @@ def test_missing_redis_binary_is_named(tmp_path):
     out = subprocess.run([sys.executable, "-m", "stack", "up", "--run-dir", str(tmp_path)],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert out.returncode == 1
-    assert "redis-server is not installed" in out.stderr and "make setup" in out.stderr
+    assert "redis-server is not installed" in out.stderr and "scripts/setup.sh redis" in out.stderr
     assert "Traceback" not in out.stderr
 
 
