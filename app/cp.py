@@ -76,7 +76,10 @@ class CPStore:
             if len(acked) >= self.quorum:
                 return {"key": key, "value": value, "version": str(rec.version), "mode": self.mode,
                         "nodes": acked, "staleness_ms": 0, "stale": False}
-            if failed or not rejected:
+            if failed or not rejected or acked:
+                # Retry at a new version only if no node stored this one. Once a node has it, a read
+                # may already have shown it; storing the same write again above a concurrent newer
+                # one would make it take effect twice (W, then X, then W again). Answer unknown.
                 break
             above = max(rejected)  # someone wrote a newer version concurrently: go above it
         outcome = "unknown" if touched else "not_applied"

@@ -1,6 +1,8 @@
 """CP: quorum writes and reads; refusal with the right outcome under a cut; fail-fast; heal."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -99,3 +101,21 @@ def test_cutting_cp_leaves_ap_alone(live, toxiproxy):
     toxiproxy.set_enabled("cp_g2", False)
     ap = requests.post(live.config.service_url("ap") + "/write/shared/x", timeout=5).json()
     assert ap["replicated_to"] == ["g1", "g2"] and ap["pending"] == []
+
+
+def test_partly_applied_write_is_never_retried(live):
+    """A write stored on g1 but rejected by g2 (which holds a concurrent newer version) is unknown.
+
+    Retrying it above the newer version would make one client write take effect twice: a reader
+    could see W, then the concurrent X, then W again. Found by the linearizability checker.
+    """
+    future = int(time.time() * 1000) + 600_000  # a concurrent writer whose clock is ahead
+    with live.nodes["g2"].client() as g2:
+        g2.hset("caplab:r:race", mapping={"v": "X", "ms": future, "c": 0, "w": 1, "at": future, "wn": "other"})
+    w = cp(live, "POST", "/write/race/W")
+    assert w.status_code == 503 and w.json()["outcome"] == "unknown"
+    assert records(live, "g1")["caplab:r:race"][b"v"] == b"W"  # partly applied...
+    assert records(live, "g2")["caplab:r:race"][b"v"] == b"X"  # ...and never written again above X
+    read = cp(live, "GET", "/read/race").json()
+    assert read["value"] == "X"  # W linearizes before X: W's version is older
+    assert records(live, "g1")["caplab:r:race"][b"v"] == b"X"  # the read wrote X back
