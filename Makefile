@@ -4,6 +4,8 @@ RUN_DIR ?= run
 NODES   ?= 2
 PYTEST_ARGS ?=
 ALERTS  ?=
+# make chaos
+EXP ?= partition-g2-cp-vs-ap
 # make load
 SERVICE ?= both
 USERS   ?= 10
@@ -22,13 +24,14 @@ NODE   ?=
 FORCE  ?=
 BACKUP_ARGS ?=
 
-.PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load alerts-render alerts-test backup verify restore backup-schedule clean
+.PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test backup verify restore backup-schedule clean
 
 help:
 	@echo "make demo   - set up, start the local stack, and show CP and AP under a partition"
 	@echo "make test   - set up everything and run the whole suite"
 	@echo "make up | down | status   - the local stack (NODES=$(NODES), RUN_DIR=$(RUN_DIR))"
 	@echo "make repair - AP anti-entropy repair over the local stack's nodes"
+	@echo "make chaos EXP=<name> | chaos-all | heal  - experiments (python -m chaos list shows them)"
 	@echo "make bench  - the performance benchmark; writes docs/benchmarks.md"
 	@echo "make load [SERVICE=cp|ap|both USERS= DURATION= SHAPE=steady|step|spike|soak P95_MS= MAX_ERROR_RATE= WORKERS= HISTORY=1]"
 	@echo "make backup | verify [BACKUP=name|latest|all] | restore NODE=g1 [BACKUP=latest] [FORCE=1] | backup-schedule [EVERY=1h]"
@@ -70,6 +73,15 @@ repair:
 bench: setup
 	@scripts/setup.sh wrk
 	@$(PY) -m bench
+
+chaos: setup
+	@$(PY) -m chaos run $(EXP) --stack-run-dir $(RUN_DIR)
+
+chaos-all: setup
+	@$(PY) -m chaos run-all --stack-run-dir $(RUN_DIR)
+
+heal:
+	@$(PY) -m chaos heal --stack-run-dir $(RUN_DIR)
 
 load: up
 	@$(PY) -m loadtests.run --service $(SERVICE) --users $(USERS) --duration $(DURATION) --shape $(SHAPE) \
