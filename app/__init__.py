@@ -20,15 +20,14 @@ _rid_counter = itertools.count(1)
 OPERATIONS = {"api.write_path": "write", "api.write_kv": "write", "api.read_path": "read",
               "api.read_kv": "read", "health.health": "health", "health.ready": "ready",
               "health.circuit_breaker": "circuit_breaker", "metrics.metrics_view": "metrics"}
+# Probes and scrapes must keep working when a client is over its limit.
+EXEMPT_FROM_LIMITS = {"health.health", "health.ready", "health.circuit_breaker", "metrics.metrics_view"}
 
 
 def create_app(mode: str | None = None, config: dict | None = None, start_maintenance: bool = True):
     """Build the service for ``mode`` ('cp' or 'ap'); ``config`` overrides environment variables."""
-    from flask_limiter import Limiter
-    from flask_limiter.util import get_remote_address
-
     from . import api, health, metrics
-    from .ratelimit import SCHEME
+    from .ratelimit import RateLimiter
     from .logs import init_logging
     from .service import Service
 
@@ -41,14 +40,10 @@ def create_app(mode: str | None = None, config: dict | None = None, start_mainte
     service = Service(settings, start_maintenance=start_maintenance)
     app.extensions["caplab"] = service
 
-    _install_hooks(app, settings.mode)  # first, so even a 429 carries a request ID
-    limiter = Limiter(get_remote_address, app=app, default_limits=[settings.rate_limit],
-                      storage_uri=f"{SCHEME}://")
-    app.extensions["caplab_limiter"] = limiter
-    for bp in (health.bp, metrics.bp):
-        limiter.exempt(bp)
+    limiter = RateLimiter(settings.rate_limit, exempt_endpoints=EXEMPT_FROM_LIMITS)
+    _install_hooks(app, settings.mode, limiter)
+    for bp in (health.bp, metrics.bp, api.bp):
         app.register_blueprint(bp)
-    app.register_blueprint(api.bp)
     log.info("%s service ready to start: nodes %s", settings.mode.upper(),
              ", ".join(map(str, settings.nodes)), extra={"event": "STARTUP", "mode": settings.mode})
     return app
@@ -58,7 +53,7 @@ def _error_body(code, message, **extra):
     return {"error": {"code": code, "message": message, "request_id": g.get("request_id")}, **extra}
 
 
-def _install_hooks(app, mode):
+def _install_hooks(app, mode, limiter):
     from .metrics import LATENCY, REQUESTS
 
     @app.before_request
@@ -66,6 +61,10 @@ def _install_hooks(app, mode):
         rid = request.headers.get("X-Request-ID", "")
         g.request_id = rid if REQUEST_ID.match(rid) else f"{_RID_PREFIX}{next(_rid_counter):016x}"
         g.started = time.perf_counter()
+        wait = limiter.check(request.endpoint, request.remote_addr or "unknown")
+        if wait is not None:
+            raise APIError(f"rate limit exceeded ({limiter.describe()}); retry in {wait}s",
+                           status=429, code="too_many_requests", headers={"Retry-After": str(wait)})
 
     @app.after_request
     def finish_request(response):
@@ -91,10 +90,6 @@ def _install_hooks(app, mode):
             code, message = "too_large", f"request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
         response = jsonify(_error_body(code, message))
         response.status_code = exc.code or 500
-        if exc.code == 429:
-            current = app.extensions["caplab_limiter"].current_limit
-            wait = int(current.reset_at - time.time()) + 1 if current else 1
-            response.headers["Retry-After"] = str(max(1, wait))
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
