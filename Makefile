@@ -24,7 +24,7 @@ NODE   ?=
 FORCE  ?=
 BACKUP_ARGS ?=
 
-.PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test backup verify restore backup-schedule clean
+.PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test backup verify restore backup-schedule drill clean
 
 help:
 	@echo "make demo   - set up, start the local stack, and show CP and AP under a partition"
@@ -35,6 +35,7 @@ help:
 	@echo "make bench  - the performance benchmark; writes docs/benchmarks.md"
 	@echo "make load [SERVICE=cp|ap|both USERS= DURATION= SHAPE=steady|step|spike|soak P95_MS= MAX_ERROR_RATE= WORKERS= HISTORY=1]"
 	@echo "make backup | verify [BACKUP=name|latest|all] | restore NODE=g1 [BACKUP=latest] [FORCE=1] | backup-schedule [EVERY=1h]"
+	@echo "make drill [ONLY=node-wiped,...]  - DR drills: a disaster under load, runbook automated, RPO/RTO measured"
 	@echo "make alerts-test - promtool unit tests of the alert rules; make up ALERTS=1 runs Prometheus too"
 
 setup:
@@ -107,6 +108,9 @@ restore:
 
 backup-schedule:
 	@$(PY) -m backup schedule --every $(EVERY) --run-dir $(RUN_DIR) --nodes $(NODES) $(BACKUP_ARGS)
+
+drill: setup
+	@$(PY) -m backup drill $(if $(ONLY),--only $(ONLY))
 
 clean: down
 	rm -rf $(RUN_DIR) .pytest_cache

@@ -1,0 +1,201 @@
+"""The DR drill's catalogue of disasters, and the automated runbook that recovers from each.
+
+Each disaster is one small object: ``inject(ctx)`` does the damage, ``recover(ctx)`` follows the
+runbook of docs/disaster-recovery.md with the same functions as its commands, one timed step at a
+time (each step a ``restore:<step>`` window in the history, so the report shades it). ``expect``
+is what the drill should measure: the total-loss drill is there to prove that a real loss is
+reported, so it is expected to fail its RPO.
+
+    runbook step (FaultEvent)   manual command
+    restore:verify-<node>       python -m backup verify --node <node> --backup <name>
+    restore:<node>              make restore NODE=<node> BACKUP=<name>   (restore_snapshot)
+    restore:start-<node>-empty  make up                                  (starts the missing node)
+    restore:repair              make repair                              (stack_repair)
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from harness.history import FaultEvent
+
+from .catalog import list_backups
+from .restore import restore_snapshot, stack_repair
+from .verify import check_backup
+
+
+@dataclass
+class DrillContext:
+    """What a disaster acts on: the stack, the backup folder, the history, and the runbook's record."""
+
+    stack: object
+    backups_root: object
+    rec: object
+    say: object = print
+    steps: list = field(default_factory=list)  # {"step", "target", "start", "seconds", "ok", "detail"}
+    restored: dict = field(default_factory=dict)  # node -> backup name
+    rejected: list = field(default_factory=list)  # {"backup", "reason"}: backups that failed verify
+    moved: dict = field(default_factory=dict)  # node -> where its lost data folder went
+    inner: dict = field(default_factory=dict)  # node -> restore_snapshot's own steps and durations
+
+    @contextmanager
+    def step(self, name: str, target: str = "stack"):
+        """Time one runbook step and write it as a restore:<name> window into the history."""
+        t, wall = self.rec.now()
+        self.rec.write(FaultEvent("start", f"restore:{name}", target, t, wall))
+        note, ok = [""], False
+        self.say(f"  [runbook] {name} ...")
+        try:
+            yield note
+            ok = True
+        finally:
+            t2, wall2 = self.rec.now()
+            self.rec.write(FaultEvent("stop", f"restore:{name}", target, t2, wall2, {"ok": ok, "detail": note[0]}))
+            self.steps.append({"step": name, "target": target, "start": round(t, 3), "seconds": round(t2 - t, 3),
+                               "ok": ok, "detail": note[0]})
+            self.say(f"  [runbook] {name} {'done' if ok else 'FAILED'} in {t2 - t:.2f}s {note[0]}")
+
+    def node(self, name: str):
+        return self.stack.nodes[name]
+
+    def wipe(self, name: str) -> None:
+        """kill -9 the node, then move its data folder aside (kept for forensics): it will start empty."""
+        node = self.node(name)
+        node.kill()
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        if node.data_dir.exists():
+            aside = node.data_dir.with_name(f"{node.data_dir.name}.lost-{stamp}")
+            node.data_dir.rename(aside)
+            self.moved[name] = str(aside)
+
+    def verified_backup(self, name: str, oldest: bool = False):
+        """The newest (or oldest) backup of a node that verifies; failed ones are noted. None when none does."""
+        backups, rejected = list_backups(self.backups_root, name), 0
+        with self.step(f"verify-{name}", name) as note:
+            for b in (reversed(backups) if oldest else backups):
+                report = check_backup(b, progress=lambda _m: None)
+                if report.ok:
+                    note[0] = f"{b.name} valid" + (f" (after {rejected} rejected)" if rejected else "")
+                    return b
+                rejected += 1
+                self.rejected.append({"backup": b.name, "reason": report.reason})
+                self.say(f"  [runbook] {b.name} does NOT verify ({report.reason}); trying an older one")
+            note[0] = f"no valid backup of {name} among {len(backups)}"
+            return None
+
+    def restore(self, name: str, backup, repair: bool) -> None:
+        """make restore NODE=<name> BACKUP=<backup> (the node is down), or start it empty when there is none."""
+        node = self.node(name)
+        if backup is None:
+            with self.step(f"start-{name}-empty", name):
+                node.start()
+            return
+        with self.step(name, name) as note:
+            report = restore_snapshot(node, backup, force=True, progress=lambda _m: None,
+                                      repair=stack_repair(self.stack.config) if repair else None)
+            self.restored[name] = backup.name
+            note[0] = f"from {backup.name}: {report.keys} keys in {len(report.steps)} steps"
+            if report.repair and report.repair.get("error"):
+                raise RuntimeError(report.repair["error"])
+        self.inner[name] = [{"step": s.name, "seconds": s.seconds, "ok": s.ok, "detail": s.detail} for s in report.steps]
+
+    def repair(self) -> None:
+        with self.step("repair") as note:
+            result = stack_repair(self.stack.config)()
+            note[0] = f"{result.get('keys')} keys compared, copied {result.get('copied')}"
+
+
+@dataclass(frozen=True)
+class Disaster:
+    name: str
+    title: str
+    hypothesis: str
+    mechanism: str  # what should bound the loss
+    expect: dict = field(default_factory=lambda: {"rpo": "pass", "rto": "pass"})
+    backups: bool = True  # whether the drill's backup schedule runs
+
+    def inject(self, ctx: DrillContext) -> str:
+        """Do the damage; return the target, e.g. "g2"."""
+        raise NotImplementedError
+
+    def recover(self, ctx: DrillContext) -> None:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "title": self.title, "hypothesis": self.hypothesis,
+                "mechanism": self.mechanism, "expect": dict(self.expect), "backups": self.backups}
+
+
+class NodeWiped(Disaster):
+    def inject(self, ctx):
+        ctx.wipe("g2")
+        return "g2"
+
+    def recover(self, ctx):
+        ctx.restore("g2", None, repair=False)
+        ctx.repair()
+
+
+class BothNodesLost(Disaster):
+    def inject(self, ctx):
+        for n in ctx.stack.config.nodes:
+            ctx.wipe(n)
+        return "g1,g2"
+
+    def recover(self, ctx):
+        nodes = list(ctx.stack.config.nodes)
+        chosen = {n: ctx.verified_backup(n) for n in nodes}
+        for n in nodes:
+            ctx.restore(n, chosen[n], repair=False)
+        ctx.repair()
+
+
+class CorruptNewestBackup(BothNodesLost):
+    def inject(self, ctx):
+        for n in ctx.stack.config.nodes:  # bit rot in the newest backup of every node
+            backups = list_backups(ctx.backups_root, n)
+            if backups:
+                with open(backups[0].rdb, "r+b") as f:
+                    f.seek(max(0, backups[0].rdb.stat().st_size // 2))
+                    f.write(b"\xde\xad\xbe\xef" * 4)
+        return super().inject(ctx)
+
+
+class StaleRestore(Disaster):
+    def inject(self, ctx):
+        ctx.wipe("g1")
+        return "g1"
+
+    def recover(self, ctx):
+        ctx.restore("g1", ctx.verified_backup("g1", oldest=True), repair=True)
+
+
+class TotalLossNoBackup(BothNodesLost):
+    pass  # same damage; its drill takes no backups, so recovery finds none and starts the nodes empty
+
+
+CATALOGUE = {d.name: d for d in [
+    NodeWiped("node-wiped", "g2 killed with kill -9 and its data folder wiped",
+              "g2 restarts empty; anti-entropy repair copies every record back from g1, so no acknowledged "
+              "write is lost (RPO 0), and both services serve again within seconds.",
+              "the surviving replica (g1), through anti-entropy repair"),
+    BothNodesLost("both-nodes-lost", "both nodes killed and wiped: recovery from backup",
+                  "Both nodes are restored from their newest verified backup; the writes acknowledged after "
+                  "that backup are lost, fewer than one backup interval of them.",
+                  "the backup interval (the newest verified backup)"),
+    CorruptNewestBackup("corrupt-newest-backup", "both nodes lost, and the newest backup of each is corrupted",
+                        "Verification rejects the corrupted newest backups; the restore falls back to the "
+                        "previous ones, so the loss grows by one backup interval but stays within the RPO.",
+                        "the backup interval (the newest backup that verifies)"),
+    StaleRestore("stale-restore", "g1 lost and restored from its oldest backup while g2 survives",
+                 "g1 comes back with old data; anti-entropy repair brings it up to date from g2, so no "
+                 "acknowledged write is lost (RPO 0).",
+                 "the surviving replica (g2), through anti-entropy repair after the restore"),
+    TotalLossNoBackup("total-loss-no-backup", "both nodes killed and wiped, and no backup exists",
+                      "Nothing can bring the data back: the nodes restart empty, every acknowledged write "
+                      "made before the disaster is lost, and the drill must say so: RPO FAIL.",
+                      "nothing: no replica survived and no backup exists",
+                      expect={"rpo": "fail", "rto": "pass"}, backups=False),
+]}
