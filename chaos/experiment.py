@@ -1,200 +1,30 @@
 """An experiment: one declarative value read from a YAML file, validated whole before anything runs.
 
-Every problem in a file is reported at once, each naming the file, the field path and the fix.
-Unknown fields are errors (with a "did you mean"), so a typo cannot silently drop a fault or a
-threshold. See docs/runner.md for the schema.
+The value is chaos.model's Experiment; chaos.validation checks each field. Every problem in a file
+is reported at once, each naming the file, the field path and the fix. See docs/runner.md.
 """
 from __future__ import annotations
 
 import difflib
-import inspect
-import re
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from chaos.checkers import CHECKERS
-from chaos.schedule import FAULTS, REQUIRED, Param
+from alerts.rules import ALERTS
+from alerts.watch import parse_selector
+from chaos.model import (ALERT_PROFILES, ENGINES, EXPERIMENTS_DIR, KEY_CHARS, METRICS, NAME, PROFILES,
+                         SERVICES, SETTINGS, STEADY_CHECKS, WINDOWS, AfterHeal, AlertExpectation, Alerts,
+                         Experiment, ExperimentError, FaultSpec, MetricExpectation, SteadyCheck, Workload)
+from chaos.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIELDS, _after_heal, _checkers, _Checker,
+                              _metrics, _schedule, _steady, _workload)
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"
-SERVICES = ("cp", "ap")
-PROFILES = ("local", "test")
-STEADY_CHECKS = ("proxies_clean", "ready", "breakers_closed", "write_read")
-METRICS = ("data_staleness_ms", "caplab_hints_pending", "circuit_breaker_state")
-WINDOWS = ("steady", "fault", "between", "after-heal", "any")
-NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-KEY_CHARS = re.compile(r"^[A-Za-z0-9._:-]*$")
+__all__ = ["ALERTS_DIR", "ALERT_PROFILES", "ENGINES", "EXPERIMENTS_DIR", "KEY_CHARS", "METRICS", "NAME",
+           "PROFILES", "SERVICES", "SETTINGS", "STEADY_CHECKS", "WINDOWS", "AfterHeal", "AlertExpectation",
+           "Alerts", "Experiment", "ExperimentError", "FaultSpec", "MetricExpectation", "SteadyCheck",
+           "Workload", "catalogue", "find_experiment", "load_experiment", "parse_experiment"]
 
-
-class ExperimentError(Exception):
-    """An experiment file is invalid; `problems` lists each one with its field path and fix."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.source, self.problems = source, problems
-        super().__init__(f"{source}: {len(problems)} problem{'s' * (len(problems) != 1)}:\n"
-                         + "\n".join(f"  - {p}" for p in problems))
-
-
-@dataclass(frozen=True)
-class Workload:
-    clients: int = 4  # per service
-    duration_s: float = 30.0
-    read_ratio: float = 0.5
-    keys: int = 10
-    key_prefix: str = "k"
-    think_ms: float = 10.0
-    max_ops: int = 100_000  # per client
-    timeout_s: float = 2.0
-
-
-@dataclass(frozen=True)
-class FaultSpec:
-    at: float
-    duration: float
-    fault: str
-    params: dict
-    name: str
-
-    @property
-    def end(self) -> float:
-        return self.at + self.duration
-
-
-@dataclass(frozen=True)
-class SteadyCheck:
-    check: str
-    within_s: float | None = None  # poll until it passes, at most this long (None: the runner's default)
-
-
-@dataclass(frozen=True)
-class AfterHeal:
-    snapshot_every_s: float = 0.5
-    within_s: float = 30.0
-    services: tuple = ()  # whose keys are snapshotted; their clients only read once the faults are healed
-
-
-@dataclass(frozen=True)
-class MetricExpectation:
-    service: str
-    metric: str
-    node: str
-    window: str = "fault"
-    at_least: float | None = None
-    at_most: float | None = None
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    title: str
-    hypothesis: str
-    services: tuple
-    nodes: int
-    profile: str
-    workload: Workload
-    schedule: tuple
-    checkers: dict
-    steady_before: tuple
-    steady_after: tuple
-    after_heal: AfterHeal
-    expect_metrics: tuple = ()
-    question: str = ""
-    source: str = "<dict>"
-
-    @property
-    def node_names(self) -> list[str]:
-        return [f"g{i}" for i in range(1, self.nodes + 1)]
-
-    def to_dict(self) -> dict:
-        """The validated experiment as plain data (experiment.json)."""
-        return asdict(self)
-
-
-def _schema(cls, skip=()) -> dict:
-    return {f.name: f.default for f in cls.__dataclass_fields__.values() if f.name not in skip}
-
-
-TOP_FIELDS = ("name", "title", "hypothesis", "question", "services", "nodes", "profile", "workload",
-              "schedule", "checkers", "steady_state", "after_heal", "expect_metrics")
-ENTRY_FIELDS = ("at", "duration", "fault", "params", "name")
-METRIC_FIELDS = ("service", "metric", "node", "window", "at_least", "at_most")
-DEFAULT_BEFORE = ("proxies_clean", "ready", "breakers_closed", "write_read")
-DEFAULT_AFTER = ("ready", "breakers_closed", "write_read", "proxies_clean")
-
-
-class _Checker:
-    """Collects problems while reading plain data; every read returns a usable value."""
-
-    def __init__(self, source: str):
-        self.source, self.problems = source, []
-
-    def bad(self, path: str, problem: str, fix: str) -> None:
-        self.problems.append(f"{path}: {problem}; {fix}")
-
-    def mapping(self, path: str, value, allowed) -> dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.bad(path, f"must be a mapping, got {type(value).__name__}",
-                     f"write it as key: value lines under {path.rsplit('.', 1)[-1] or 'the file'}")
-            return {}
-        for key in value:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
-                self.bad(f"{path}.{key}" if path else str(key), "unknown field", hint)
-        return value
-
-    def number(self, path, value, lo, hi, integer=False, default=REQUIRED):
-        if value is None and default is not REQUIRED:
-            return default
-        kind = "an integer" if integer else "a number"
-        if value is None:
-            self.bad(path, "is missing", f"add {path.rsplit('.', 1)[-1]}: <{kind} between {lo} and {hi}>")
-            return lo
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-            self.bad(path, f"must be {kind}, got {value!r}", f"give {kind} between {lo} and {hi}")
-            return lo if default in (REQUIRED, None) else default
-        if not lo <= value <= hi:
-            self.bad(path, f"{value} is out of range", f"give {kind} between {lo} and {hi}")
-        return value
-
-    def text(self, path, value, required=True, pattern=None, what="") -> str:
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.bad(path, "is missing" if value is None else f"must be text, got {value!r}",
-                     f"add {path}: <{what or 'text'}>")
-            return ""
-        if pattern is not None and not pattern.match(value):
-            self.bad(path, f"{value!r} is not allowed", f"use {what}")
-        return value
-
-    def choice(self, path, value, choices, default=REQUIRED):
-        if value is None and default is not REQUIRED:
-            return default
-        if value not in choices:
-            close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-            self.bad(path, f"{value!r} is not one of {list(choices)}",
-                     f"did you mean '{close[0]}'?" if close else f"use one of {list(choices)}")
-            return choices[0]
-        return value
-
-    def names(self, path, value, choices, single=False, allow_empty=False) -> list:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or (not items and not allow_empty):
-            self.bad(path, f"must be {'a name' if single else 'a name or a list of names'}, got {value!r}",
-                     f"use {'one of' if single else 'some of'} {list(choices)}")
-            return [choices[0]]
-        if single and len(items) != 1:
-            self.bad(path, "takes exactly one name", f"use one of {list(choices)}")
-        for i, item in enumerate(items):
-            self.choice(f"{path}[{i}]" if len(items) > 1 else path, item, choices)
-        if len(set(map(str, items))) != len(items):
-            self.bad(path, "lists a name twice", "list each name once")
-        return list(items)
+ALERTS_DIR = EXPERIMENTS_DIR / "alerts"  # the alerts drill's catalogue: one experiment per alert
 
 
 def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
@@ -209,7 +39,7 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
     nodes = v.number("nodes", top.get("nodes"), 2, 3, integer=True, default=2)
     node_names = [f"g{i}" for i in range(1, int(nodes) + 1)]
     profile = v.choice("profile", top.get("profile"), PROFILES, default="local")
-    workload = _workload(v, top.get("workload"))
+    workload = _workload(v, top.get("workload"), services)
     schedule = tuple(_schedule(v, top.get("schedule"), workload, services, node_names))
     labels = {e.name for e in schedule}
     checkers = _checkers(v, top.get("checkers"), services, node_names, labels)
@@ -218,172 +48,85 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
     after = _steady(v, "steady_state.after", steady.get("after", list(DEFAULT_AFTER)))
     after_heal = _after_heal(v, top.get("after_heal"), services)
     metrics = tuple(_metrics(v, top.get("expect_metrics"), services, node_names))
+    alerts = _alerts(v, top.get("alerts"), services, node_names)
+    alert_profile = ""
+    if alerts or top.get("alert_profile") is not None:
+        alert_profile = v.choice("alert_profile", top.get("alert_profile"), ALERT_PROFILES,
+                                 default="fast" if profile == "test" else "spec")
+        if alerts and alert_profile != "fast":
+            v.bad("alert_profile", f"is {alert_profile!r}: the spec profile's for: durations (1-2 min) and "
+                  "15 s scrapes are too slow to time alerts in a run",
+                  "set profile: test (it implies alert_profile: fast), or alert_profile: fast")
+        if alerts and not schedule:
+            v.bad("alerts", "expects alerts but the schedule has no fault to time them from", "add a fault")
+    settings = _service_settings(v, top.get("service_settings"))
     if v.problems:
         raise ExperimentError(source, v.problems)
     return Experiment(name=name, title=v.text("title", top.get("title"), required=False) or name,
                       hypothesis=hypothesis.strip(), services=services, nodes=int(nodes), profile=profile,
                       workload=workload, schedule=schedule, checkers=checkers, steady_before=before,
-                      steady_after=after, after_heal=after_heal, expect_metrics=metrics,
+                      steady_after=after, after_heal=after_heal, expect_metrics=metrics, alerts=alerts,
+                      alert_profile=alert_profile, service_settings=settings,
                       question=(v.text("question", top.get("question"), required=False) or "").strip(),
                       source=source)
 
 
-def _workload(v: _Checker, raw) -> Workload:
-    d = v.mapping("workload", raw, tuple(_schema(Workload)))
-    w = Workload()
-    return Workload(
-        clients=v.number("workload.clients", d.get("clients"), 1, 32, True, w.clients),
-        duration_s=v.number("workload.duration_s", d.get("duration_s"), 1, 600, default=w.duration_s),
-        read_ratio=v.number("workload.read_ratio", d.get("read_ratio"), 0, 1, default=w.read_ratio),
-        keys=v.number("workload.keys", d.get("keys"), 1, 10000, True, w.keys),
-        key_prefix=v.text("workload.key_prefix", d.get("key_prefix", w.key_prefix), required=False,
-                          pattern=KEY_CHARS, what="letters, digits and . _ : -"),
-        think_ms=v.number("workload.think_ms", d.get("think_ms"), 0, 10000, default=w.think_ms),
-        max_ops=v.number("workload.max_ops", d.get("max_ops"), 1, 10**7, True, w.max_ops),
-        timeout_s=v.number("workload.timeout_s", d.get("timeout_s"), 0.1, 30, default=w.timeout_s))
+ALERT_LABELS = ("service", "node", "operation", "severity")
 
 
-def _schedule(v: _Checker, raw, workload: Workload, services, node_names) -> list[FaultSpec]:
+def _alerts(v: _Checker, raw, services, node_names) -> Alerts:
+    d = v.mapping("alerts", raw, ("expect_firing", "expect_quiet", "detect_within_s", "resolve_within_s"))
+    a = Alerts()
+    lists = {key: tuple(_alert_list(v, f"alerts.{key}", d.get(key), services, node_names))
+             for key in ("expect_firing", "expect_quiet")}
+    out = Alerts(**lists,
+                 detect_within_s=v.number("alerts.detect_within_s", d.get("detect_within_s"), 0.1, 600, default=None),
+                 resolve_within_s=v.number("alerts.resolve_within_s", d.get("resolve_within_s"), 1, 600,
+                                           default=a.resolve_within_s))
+    both = {x.selector for x in out.expect_firing} & {x.selector for x in out.expect_quiet}
+    if both:
+        v.bad("alerts", f"{sorted(both)} both expected to fire and to stay quiet", "keep each in one list")
+    return out
+
+
+def _alert_list(v: _Checker, path, raw, services, node_names) -> list:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        v.bad("schedule", f"must be a list of faults, got {type(raw).__name__}",
-              "write each fault as '- {at: 10, duration: 15, fault: cut_node, params: {node: g2}}'")
+        v.bad(path, "must be a list of alerts", "write '- CaplabBreakerOpen' or "
+              "'- {name: CaplabBreakerOpen, labels: {service: cp, node: g2}}'")
         return []
-    out, seen = [], {}
-    for i, item in enumerate(raw):
-        path = f"schedule[{i}]"
-        d = v.mapping(path, item, ENTRY_FIELDS)
-        if not isinstance(item, dict):
-            continue
-        fault = v.choice(f"{path}.fault", d.get("fault"), tuple(FAULTS))
-        at = v.number(f"{path}.at", d.get("at"), 0, workload.duration_s)
-        duration = v.number(f"{path}.duration", d.get("duration"), 0.1, workload.duration_s)
-        if isinstance(at, (int, float)) and isinstance(duration, (int, float)) and at + duration > workload.duration_s:
-            v.bad(f"{path}.duration", f"the fault would end at {at + duration:g} s, after the workload "
-                  f"({workload.duration_s:g} s)", "shorten it, or lengthen workload.duration_s")
-        params = _params(v, f"{path}.params", d.get("params"), FAULTS[fault].params, services, node_names)
-        label = v.text(f"{path}.name", d.get("name", fault), pattern=NAME, what="a short label such as cut-g2")
-        if label in seen:
-            v.bad(f"{path}.name", f"{label!r} is already the name of schedule[{seen[label]}]",
-                  "give each fault its own name")
-        seen[label] = i
-        out.append(FaultSpec(at=at, duration=duration, fault=fault, params=params, name=label))
-    return out
-
-
-def _params(v: _Checker, path, raw, spec: dict, services, node_names) -> dict:
-    d = v.mapping(path, raw, tuple(spec))
-    out = {}
-    for key, p in spec.items():
-        value, where = d.get(key), f"{path}.{key}"
-        if value is None:
-            if p.default is REQUIRED:
-                what = p.doc or (f"{'an integer' if p.kind == 'int' else 'a number'} between {p.lo:g} and {p.hi:g}"
-                                 if p.kind in ("int", "float") else " | ".join(p.choices) or p.kind)
-                v.bad(where, "is missing", f"add {key}: <{what}>")
-            out[key] = None if p.default is REQUIRED else p.default
-            continue
-        out[key] = _param(v, where, value, p, services, node_names)
-    return out
-
-
-def _param(v: _Checker, where, value, p: Param, services, node_names):
-    if p.kind == "nodes":
-        return v.names(where, value, node_names)
-    if p.kind == "node":
-        return v.names(where, value, node_names, single=True)[0]
-    if p.kind == "services":
-        return v.names(where, value, services)
-    if p.kind == "service":
-        return v.names(where, value, services, single=True)[0]
-    if p.kind == "links":
-        links = tuple(f"{s}_{n}" for s in services for n in node_names)
-        return v.names(where, value, links)
-    if p.kind == "choice":
-        return v.choice(where, value, p.choices)
-    return v.number(where, value, p.lo, p.hi, integer=p.kind == "int")
-
-
-def _checkers(v: _Checker, raw, services, node_names, labels) -> dict:
-    d = v.mapping("checkers", raw, tuple(CHECKERS))
-    out = {}
-    for name, thresholds in d.items():
-        if name not in CHECKERS:
-            continue
-        path = f"checkers.{name}"
-        allowed = tuple(p for p in inspect.signature(CHECKERS[name]).parameters if p != "history")
-        t = dict(v.mapping(path, thresholds, allowed))
-        for bound in ("min_availability", "max_availability"):
-            for svc, kinds in (t.get(bound) or {}).items():
-                v.choice(f"{path}.{bound}.{svc}", svc, services)
-                kinds = kinds if isinstance(kinds, dict) else v.mapping(f"{path}.{bound}.{svc}", kinds, ())
-                for kind, b in kinds.items():
-                    ok_kind = kind in WINDOWS[:-1] or (str(kind).startswith("fault:") and kind[6:] in labels)
-                    if not ok_kind:
-                        v.bad(f"{path}.{bound}.{svc}.{kind}", "is not a window",
-                              f"use steady, fault, between, after-heal or fault:<schedule name> ({sorted(labels)})")
-                    v.number(f"{path}.{bound}.{svc}.{kind}", b, 0, 1)
-        for i, pair in enumerate(t.get("expect_open") or ()):
-            svc, _, node = str(pair).replace("->", ":").partition(":")
-            if svc not in services or node not in node_names:
-                v.bad(f"{path}.expect_open[{i}]", f"{pair!r} is not service:node",
-                      f"use e.g. '{services[0]}:{node_names[-1]}'")
-        if name == "breakers" and t.get("fault") is not None and t["fault"] not in labels:
-            v.bad(f"{path}.fault", f"{t['fault']!r} is not a schedule name", f"use one of {sorted(labels)}")
-        out[name] = t
-    return out
-
-
-def _steady(v: _Checker, path, raw) -> tuple:
-    if not isinstance(raw, list):
-        v.bad(path, "must be a list of checks", f"use some of {list(STEADY_CHECKS)}")
-        return ()
     out = []
     for i, item in enumerate(raw):
         where = f"{path}[{i}]"
-        if isinstance(item, dict):
-            d = v.mapping(where, item, ("check", "within_s"))
-            out.append(SteadyCheck(v.choice(f"{where}.check", d.get("check"), STEADY_CHECKS),
-                                   v.number(f"{where}.within_s", d.get("within_s"), 0, 300, default=None)))
+        if isinstance(item, str):  # a name, or a selector: CaplabBreakerOpen{service="cp",node="g2"}
+            try:
+                name, labels = parse_selector(item)
+            except ValueError:
+                name, labels = item, {}
+            d = {"name": name, "labels": labels}
         else:
-            out.append(SteadyCheck(v.choice(where, item, STEADY_CHECKS)))
-    return tuple(out)
-
-
-def _after_heal(v: _Checker, raw, services) -> AfterHeal:
-    d = v.mapping("after_heal", raw, tuple(_schema(AfterHeal)))
-    a = AfterHeal()
-    default = ["ap"] if "ap" in services else []
-    return AfterHeal(
-        snapshot_every_s=v.number("after_heal.snapshot_every_s", d.get("snapshot_every_s"), 0.05, 10,
-                                  default=a.snapshot_every_s),
-        within_s=v.number("after_heal.within_s", d.get("within_s"), 0, 300, default=a.within_s),
-        services=tuple(v.names("after_heal.services", d.get("services", default), services, allow_empty=True)))
-
-
-def _metrics(v: _Checker, raw, services, node_names) -> list:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        v.bad("expect_metrics", "must be a list", "write '- {service: ap, metric: data_staleness_ms, "
-              "node: g2, at_least: 1}'")
-        return []
-    out = []
-    for i, item in enumerate(raw):
-        path = f"expect_metrics[{i}]"
-        d = v.mapping(path, item, METRIC_FIELDS)
-        m = MetricExpectation(
-            service=v.choice(f"{path}.service", d.get("service"), services),
-            metric=v.choice(f"{path}.metric", d.get("metric"), METRICS),
-            node=v.choice(f"{path}.node", d.get("node"), node_names),
-            window=v.choice(f"{path}.window", d.get("window"), WINDOWS, default="fault"),
-            at_least=v.number(f"{path}.at_least", d.get("at_least"), -1e12, 1e12, default=None),
-            at_most=v.number(f"{path}.at_most", d.get("at_most"), -1e12, 1e12, default=None))
-        if m.at_least is None and m.at_most is None:
-            v.bad(path, "sets no bound", "add at_least or at_most (bounds on the peak value in the window)")
-        out.append(m)
+            d = v.mapping(where, item, ("name", "labels"))
+        if not isinstance(item, (str, dict)):
+            continue
+        name = v.choice(f"{where}.name" if isinstance(item, dict) else where, d.get("name"), ALERTS)
+        labels = dict(v.mapping(f"{where}.labels", d.get("labels"), ALERT_LABELS))
+        allowed = {"service": SERVICES, "node": node_names, "severity": ("warning", "critical"),
+                   "operation": ("read", "write")}
+        for key, value in labels.items():
+            if key in allowed:
+                labels[key] = v.choice(f"{where}.labels.{key}", value, tuple(allowed[key]))
+        out.append(AlertExpectation(name, labels))
     return out
+
+
+def _service_settings(v: _Checker, raw) -> dict:
+    d = v.mapping("service_settings", raw, SETTINGS)
+    limits = {"NETWORK_TIMEOUT_SEC": (0.01, 30), "BREAKER_FAIL_MAX": (1, 1000),
+              "BREAKER_RESET_TIMEOUT_SEC": (0.1, 600), "MAX_STALENESS_MS": (0, 10**7),
+              "MAINTENANCE_INTERVAL_SEC": (0.05, 60)}
+    return {k: v.number(f"service_settings.{k}", val, *limits[k], integer=k in ("BREAKER_FAIL_MAX", "MAX_STALENESS_MS"))
+            for k, val in d.items() if k in limits}
 
 
 def load_experiment(path) -> Experiment:
@@ -400,7 +143,7 @@ def load_experiment(path) -> Experiment:
         raise ExperimentError(source, [f"{where}not valid YAML ({getattr(err, 'problem', err)}); "
                                        "fix the indentation or quoting there"]) from None
     exp = parse_experiment(data, source)
-    if path.parent.resolve() == EXPERIMENTS_DIR and exp.name != path.stem:
+    if path.parent.resolve() in (EXPERIMENTS_DIR, ALERTS_DIR) and exp.name != path.stem:
         raise ExperimentError(source, [f"name: {exp.name!r} differs from the file name; "
                                        f"rename one so both are {path.stem!r}"])
     return exp
@@ -416,9 +159,10 @@ def find_experiment(name_or_path: str, directory=EXPERIMENTS_DIR) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         return path
-    candidate = Path(directory) / f"{name_or_path}.yaml"
-    if candidate.exists():
-        return candidate
+    for folder in (Path(directory), ALERTS_DIR):
+        candidate = folder / f"{name_or_path}.yaml"
+        if candidate.exists():
+            return candidate
     names = [p.stem for p in catalogue(directory)]
     close = difflib.get_close_matches(name_or_path, names, n=1)
     raise ExperimentError(name_or_path, ["no such experiment" + (f"; did you mean '{close[0]}'?" if close else "")

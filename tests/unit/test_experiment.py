@@ -143,3 +143,48 @@ def test_cli_exits_2_without_traceback_on_a_bad_file(tmp_path):
     assert out.returncode == 2
     assert "workload.duraton_s: unknown field; did you mean 'duration_s'?" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+ALERTS = {"expect_firing": [{"name": "CaplabBreakerOpen", "labels": {"service": "cp", "node": "g2"}}],
+          "expect_quiet": ["CaplabNodeUnreachable", 'CaplabBreakerOpen{service="ap"}']}
+
+
+def test_alerts_are_parsed_into_selectors():
+    e = parse_experiment(with_(profile="test", alerts=ALERTS))
+    assert e.alert_profile == "fast" and e.alerts.resolve_within_s == 30
+    assert [a.selector for a in e.alerts.expect_firing] == ['CaplabBreakerOpen{node="g2",service="cp"}']
+    assert e.alerts.expect_quiet[0].selector == "CaplabNodeUnreachable"
+    assert not parse_experiment(GOOD).alerts and parse_experiment(GOOD).alert_profile == ""
+
+
+def test_alert_names_labels_and_profile_are_checked():
+    got = problems(with_(alerts={"expect_firing": ["CaplabBreakerOpn", {"name": "CaplabErrorRateHigh",
+                                                                      "labels": {"service": "xp", "nod": "g2"}}]}))
+    assert "alerts.expect_firing[0]: 'CaplabBreakerOpn' is not one of" in got[0] and "CaplabBreakerOpen" in got[0]
+    assert any(p.startswith("alerts.expect_firing[1].labels.nod: unknown field; did you mean 'node'?") for p in got)
+    assert any(p.startswith("alerts.expect_firing[1].labels.service: 'xp' is not one of") for p in got)
+    assert any(p.startswith("alert_profile: is 'spec'") and "profile: test" in p for p in got)
+    assert parse_experiment(with_(alert_profile="fast", alerts=ALERTS)).alert_profile == "fast"
+    assert any("both expected to fire and to stay quiet" in p for p in problems(with_(
+        profile="test", alerts={"expect_firing": ["CaplabHintBacklog"], "expect_quiet": ["CaplabHintBacklog"]})))
+
+
+def test_locust_workload_and_service_settings():
+    e = parse_experiment(with_(workload={"engine": "locust", "users": 6, "duration_s": 20},
+                               service_settings={"NETWORK_TIMEOUT_SEC": 3}))
+    assert e.workload.engine == "locust" and e.workload.users == 6 and e.service_settings == {"NETWORK_TIMEOUT_SEC": 3}
+    got = problems(with_(workload={"engine": "locus", "duration_s": 20}, service_settings={"NETWORK_TIMEOUT": 1}))
+    assert any(p.startswith("workload.engine: 'locus' is not one of") for p in got)
+    assert any(p.startswith("service_settings.NETWORK_TIMEOUT: unknown field; did you mean 'NETWORK_TIMEOUT_SEC'")
+               for p in got)
+    assert problems(with_(workload={"users": 4, "duration_s": 20})) == [
+        "workload.users: only applies to engine: locust; remove it, or add engine: locust"]
+
+
+def test_the_alerts_drill_catalogue_covers_every_alert():
+    from alerts.rules import ALERTS as RULES
+    from chaos.experiment import ALERTS_DIR
+    drill = [load_experiment(p) for p in catalogue(ALERTS_DIR)]
+    assert sorted(e.alerts.expect_firing[0].name for e in drill) == sorted(RULES)
+    assert all(e.alert_profile == "fast" and e.profile == "test" for e in drill)
+    assert find_experiment("hint-backlog").parent == ALERTS_DIR

@@ -1,0 +1,140 @@
+"""What an experiment is: one declarative value (plain frozen dataclasses), and its one error.
+
+chaos.validation builds these from plain data, field by field; chaos.experiment reads the YAML files.
+See docs/runner.md for the schema.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"
+SERVICES = ("cp", "ap")
+PROFILES = ("local", "test")
+ENGINES = ("threads", "locust")
+ALERT_PROFILES = ("fast", "spec")
+# Service settings an experiment may override (numbers only), e.g. a timeout above a latency toxic.
+SETTINGS = ("NETWORK_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "BREAKER_RESET_TIMEOUT_SEC", "MAX_STALENESS_MS",
+            "MAINTENANCE_INTERVAL_SEC")
+STEADY_CHECKS = ("proxies_clean", "ready", "breakers_closed", "write_read")
+METRICS = ("data_staleness_ms", "caplab_hints_pending", "circuit_breaker_state")
+WINDOWS = ("steady", "fault", "between", "after-heal", "any")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+KEY_CHARS = re.compile(r"^[A-Za-z0-9._:-]*$")
+
+
+class ExperimentError(Exception):
+    """An experiment file is invalid; `problems` lists each one with its field path and fix."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source, self.problems = source, problems
+        super().__init__(f"{source}: {len(problems)} problem{'s' * (len(problems) != 1)}:\n"
+                         + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Workload:
+    clients: int = 4  # per service
+    duration_s: float = 30.0
+    read_ratio: float = 0.5
+    keys: int = 10
+    key_prefix: str = "k"
+    think_ms: float = 10.0
+    max_ops: int = 100_000  # per client
+    timeout_s: float = 2.0
+    engine: str = "threads"  # threads (chaos.workload) | locust (loadtests, in its own processes)
+    users: int = 0  # locust: users over every service (0: clients per service)
+    spawn_rate: float = 0.0  # locust: users started per second (0: all at once)
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    at: float
+    duration: float
+    fault: str
+    params: dict
+    name: str
+
+    @property
+    def end(self) -> float:
+        return self.at + self.duration
+
+
+@dataclass(frozen=True)
+class SteadyCheck:
+    check: str
+    within_s: float | None = None  # poll until it passes, at most this long (None: the runner's default)
+
+
+@dataclass(frozen=True)
+class AfterHeal:
+    snapshot_every_s: float = 0.5
+    within_s: float = 30.0
+    services: tuple = ()  # whose keys are snapshotted; their clients only read once the faults are healed
+
+
+@dataclass(frozen=True)
+class MetricExpectation:
+    service: str
+    metric: str
+    node: str
+    window: str = "fault"
+    at_least: float | None = None
+    at_most: float | None = None
+
+
+
+@dataclass(frozen=True)
+class AlertExpectation:
+    """One alert by name, with the labels it must carry (any value for the labels not given)."""
+
+    name: str
+    labels: dict
+
+    @property
+    def selector(self) -> str:
+        inner = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
+        return f"{self.name}{{{inner}}}" if inner else self.name
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """The alerts a run expects to fire (timed from fault start and heal) and to stay quiet."""
+
+    expect_firing: tuple = ()
+    expect_quiet: tuple = ()
+    detect_within_s: float | None = None
+    resolve_within_s: float = 30.0  # also how long the runner waits after the heal for them to resolve
+
+    def __bool__(self) -> bool:
+        return bool(self.expect_firing or self.expect_quiet)
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    hypothesis: str
+    services: tuple
+    nodes: int
+    profile: str
+    workload: Workload
+    schedule: tuple
+    checkers: dict
+    steady_before: tuple
+    steady_after: tuple
+    after_heal: AfterHeal
+    expect_metrics: tuple = ()
+    alerts: Alerts = Alerts()
+    alert_profile: str = ""  # fast | spec; empty when the experiment declares no alerts
+    service_settings: dict = field(default_factory=dict)  # overrides of the stack profile's settings
+    question: str = ""
+    source: str = "<dict>"
+
+    @property
+    def node_names(self) -> list[str]:
+        return [f"g{i}" for i in range(1, self.nodes + 1)]
+
+    def to_dict(self) -> dict:
+        """The validated experiment as plain data (experiment.json)."""
+        return asdict(self)
