@@ -49,15 +49,24 @@ class Stack:
                           "-proxy-metrics", "-runtime-metrics"],
             self.run_dir, port=cfg.toxiproxy_port, ready=lambda: _http_ok(cfg.toxiproxy_url + "/version"))
         self.services = {s: self._service(s) for s in SERVICES}
+        self.alertmanager = None
         self.prometheus = self._prometheus() if cfg.alerts else None
 
     def _prometheus(self):
-        """Prometheus with caplab's rules; the fast alert profile for the test stack profile."""
+        """Prometheus with caplab's rules; the fast alert profile for the test stack profile.
+
+        With a webhook port, Alertmanager too, routing every notification to that webhook."""
         from alerts.prometheus import PrometheusServer
         from alerts.settings import load_alert_settings
         cfg = self.config
-        settings = load_alert_settings("fast" if cfg.profile == "test" else "spec", env=cfg.service_env("cp"))
-        return PrometheusServer(self.run_dir, cfg.prometheus_port, cfg, settings)
+        profile = cfg.alert_profile or ("fast" if cfg.profile == "test" else "spec")
+        settings = load_alert_settings(profile, env=cfg.service_env("cp"))
+        if cfg.webhook_port:
+            from alerts.alertmanager import AlertmanagerServer
+            self.alertmanager = AlertmanagerServer(self.run_dir, cfg.alertmanager_port,
+                                                   f"http://127.0.0.1:{cfg.webhook_port}/", settings)
+        return PrometheusServer(self.run_dir, cfg.prometheus_port, cfg, settings,
+                                alertmanager=self.alertmanager.address if self.alertmanager else None)
 
     def _service(self, mode: str) -> ManagedProcess:
         cfg = self.config
@@ -90,8 +99,8 @@ class Stack:
         for mode in self.services:
             wait_until(lambda m=mode: _http_ok(self.config.service_url(m) + "/ready"), 20,
                        f"{mode} /ready")
-        if self.prometheus is not None:
-            self._start(self.prometheus, progress)
+        for proc in self._extras():
+            self._start(proc, progress)
         progress(f"stack ready in {time.monotonic() - t0:.1f}s")
         return self
 
@@ -124,7 +133,7 @@ class Stack:
         return rows
 
     def _extras(self):
-        return [self.prometheus] if self.prometheus is not None else []
+        return [p for p in (self.alertmanager, self.prometheus) if p is not None]
 
     def flush(self):
         """Empty every node (between tests)."""

@@ -38,6 +38,8 @@ class StackConfig:
     alerts: bool = False  # also run Prometheus (and Alertmanager) with caplab's alert rules
     prometheus_port: int = 9090
     alertmanager_port: int = 9093
+    webhook_port: int = 0  # with alerts: also run Alertmanager, routing to a webhook on this port
+    alert_profile: str = ""  # fast | spec; empty: fast for the "test" profile, spec otherwise
 
     def redis_port(self, node: str) -> int:
         return self.redis_base_port + self.nodes.index(node) + 1
