@@ -24,7 +24,7 @@ NODE   ?=
 FORCE  ?=
 BACKUP_ARGS ?=
 
-.PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test backup verify restore backup-schedule drill clean
+.PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill clean
 
 help:
 	@echo "make demo   - set up, start the local stack, and show CP and AP under a partition"
@@ -95,6 +95,9 @@ alerts-render: setup
 alerts-test: setup
 	@scripts/setup.sh prometheus
 	@$(PY) -m alerts test
+
+alerts-drill: setup-all
+	@$(PY) -m chaos alerts-drill --stack-run-dir $(RUN_DIR)
 
 backup:
 	@$(PY) -m backup snapshot --copy --prune --run-dir $(RUN_DIR) --nodes $(NODES) $(BACKUP_ARGS)

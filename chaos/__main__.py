@@ -1,4 +1,4 @@
-"""`python -m chaos list | run <experiment> | run-all | heal | report <run-dir>`.
+"""`python -m chaos list | run <experiment> | run-all | alerts-drill | heal | report <run-dir> | compare <run-dir>...`.
 
 Exit codes: 0 every verdict valid; 1 a verdict is invalid; 2 a bad experiment file or bad usage;
 3 the run did not happen (the stack could not start, the steady state failed before any fault,
@@ -53,9 +53,18 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("heal", help="remove every fault the tool knows about, also a killed run's")
     stack_args(sp)
     sp.set_defaults(func=cmd_heal)
+    sp = sub.add_parser("alerts-drill", help="one experiment per alert (fast profile): does each fire and resolve?")
+    sp.add_argument("--runs-dir", default="runs")
+    sp.add_argument("--only", default="", help="comma-separated drill experiments (default: all)")
+    stack_args(sp)
+    sp.set_defaults(func=cmd_alerts_drill)
     sp = sub.add_parser("report", help="(re)build report.md and report.html for a run folder")
     sp.add_argument("run_dir")
     sp.set_defaults(func=cmd_report)
+    sp = sub.add_parser("compare", help="runs side by side: comparison.md and comparison.html")
+    sp.add_argument("run_dirs", nargs="+", metavar="run-dir", help="two or more run folders")
+    sp.add_argument("--out", default=None, help="output folder (default: runs/compare/<timestamp>)")
+    sp.set_defaults(func=cmd_compare)
     return p
 
 
@@ -77,19 +86,21 @@ def cmd_list(args) -> int:
 def _stack_for(exp, args):
     from chaos.target import stack_config
     from stack import Stack
-    return Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset))
+    return Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset,
+                              alerts=bool(exp.alerts), alert_profile=exp.alert_profile))
 
 
 def run_one(exp, args, started: list | None = None) -> int:
     """Run one experiment, starting its stack if needed (appended to `started`)."""
     from chaos.runner import run_experiment
-    from chaos.target import RunnerError, ensure_up
+    from chaos.target import RunnerError, ensure_settings, ensure_up
     from stack.process import StackError
     try:
         stack = _stack_for(exp, args)
         try:
             if ensure_up(stack) and started is not None:
                 started.append(stack)
+            stack = ensure_settings(stack, exp.service_settings)
         except Exception as err:  # a port in use, a missing binary, Toxiproxy refusing a proxy
             raise StackError(f"could not start the stack in {stack.run_dir}: {err}") from err
         return run_experiment(exp, stack, args.runs_dir).exit_code
@@ -100,7 +111,19 @@ def run_one(exp, args, started: list | None = None) -> int:
 
 def cmd_run(args) -> int:
     exp = load_experiment(find_experiment(args.experiment))
-    return run_one(exp, args)
+    started: list = []
+    try:
+        return run_one(exp, args, started)
+    finally:
+        _stop_extra_stacks(started)
+
+
+def _stop_extra_stacks(stacks) -> None:
+    """Stop the stacks a command started, except the default one (`make up` leaves it running)."""
+    for stack in stacks:
+        if stack.config.nodes != ("g1", "g2") or stack.config.alerts:
+            print(f"stopping the stack in {stack.run_dir}")
+            stack.down(progress=lambda _m: None)
 
 
 def cmd_run_all(args) -> int:
@@ -117,10 +140,7 @@ def cmd_run_all(args) -> int:
             code = run_one(exp, args, stacks)
             rows.append((exp.name, code, time.monotonic() - t))
     finally:
-        for stack in stacks:  # stop only the stacks this command started
-            if stack.config.nodes != ("g1", "g2"):
-                print(f"stopping the stack in {stack.run_dir}")
-                stack.down(progress=lambda _m: None)
+        _stop_extra_stacks(stacks)  # stop only the stacks this command started
     words = {0: "valid", 1: "INVALID", 3: "NOT RUN", 4: "unknown", 130: "interrupted", 143: "terminated"}
     print(f"\n{'experiment':<28} {'verdict':<11} time")
     for name, code, secs in rows:
@@ -174,12 +194,33 @@ def cmd_report(args) -> int:
     except ImportError:
         print("chaos: chaos.report is not available in this checkout", file=sys.stderr)
         return 1
-    md, html = build_report(run_dir)
-    for name, text in (("report.md", md), ("report.html", html)):
-        if isinstance(text, str):
-            (run_dir / name).write_text(text)
-    print(f"report: {run_dir / 'report.md'} and {run_dir / 'report.html'}")
+    from chaos.report import ReportError
+    try:
+        md, html = build_report(run_dir)
+    except ReportError as err:
+        print(f"chaos: cannot build the report: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"report: {md} and {html}")
     return 0
+
+
+def cmd_compare(args) -> int:
+    from datetime import datetime, timezone
+
+    from chaos.report import ReportError, build_comparison
+    out = Path(args.out) if args.out else Path("runs") / "compare" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        md, html = build_comparison(args.run_dirs, out)
+    except ReportError as err:
+        print(f"chaos: cannot compare: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"comparison: {md} and {html}")
+    return 0
+
+
+def cmd_alerts_drill(args) -> int:
+    from chaos.drill import run_drill
+    return run_drill(args)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from chaos.checkers.common import Window, percentile
-from harness.history import BreakerSample, MetricSample, Op
+from harness.history import AlertEvent, BreakerSample, MetricSample, Op
 
 SERVICE_COLORS = {"cp": "#1f77b4", "ap": "#ff7f0e"}
 NODE_COLORS = ["#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -65,7 +65,7 @@ class Series:
     x: list
     y: list
     color: str
-    style: str = "line"  # line | step | points
+    style: str = "line"  # line | step | points | spans (x: (start, end, phase) triples on row y[0])
     dashed: bool = False
 
 
@@ -154,6 +154,43 @@ def _metric_lines(col: Column, name: str, word: str) -> list[Series]:
             for node, v in sorted(by_node.items())]
 
 
+ALERT_COLORS = {"pending": "#f2b134", "firing": "#d62728"}
+
+
+def alert_spans(events, service: str | None, t_end: float) -> list[Series]:
+    """Return one row per alert (name and labels): its pending and firing spans.
+
+    With a service, only that service's alerts and those without a service label (e.g. a node
+    unreachable from every service)."""
+    spans: dict[str, list] = {}
+    open_: dict[str, tuple] = {}
+    for e in sorted((e for e in events if isinstance(e, AlertEvent) and e.phase != "poll-error"),
+                    key=lambda e: e.time):
+        if service is not None and e.labels.get("service", service) != service:
+            continue
+        key = alert_label(e.alert, e.labels)
+        spans.setdefault(key, [])
+        if key in open_:
+            t, phase = open_.pop(key)
+            spans[key].append((t, e.time, phase))
+        if e.phase in ALERT_COLORS:
+            open_[key] = (e.time, e.phase)
+    for key, (t, phase) in open_.items():
+        spans[key].append((t, max(t_end, t), phase))
+    return [Series(key, spans[key], [i], ALERT_COLORS["firing"], "spans") for i, key in enumerate(sorted(spans))]
+
+
+def alert_label(name: str, labels: dict) -> str:
+    """'CaplabBreakerOpen', {service: cp, node: g2} -> 'BreakerOpen cp g2'."""
+    parts = [labels[k] for k in ("service", "node", "operation") if labels.get(k)]
+    return " ".join([name.removeprefix("Caplab"), *parts])
+
+
+def alerts(col: Column, edges) -> list[Series]:
+    """Return the alerts that concern this column's service: pending (amber) and firing (red) spans."""
+    return alert_spans(col.events, col.service, float(edges[-1]))
+
+
 # kind, title, y label, series function, what an empty column means, how to read it
 ROWS = [
     ("throughput", "Throughput", "ok ops/s", throughput, "no ok operations",
@@ -173,6 +210,10 @@ ROWS = [
      "staleness_ms each AP read reported, colored by the node that served it."),
     ("hints", "Hints pending", "hints", hints, "no hint metrics",
      "Hinted writes waiting for a node; they should drain soon after the heal."),
+    ("alerts", "Alerts", "", alerts, "no alert for this service",
+     "Prometheus alerts as the run's watcher saw them: amber while pending (the condition holds, "
+     "its for: has not elapsed), red while firing. Time to detect runs from the fault's start to "
+     "red; time to resolve from the heal to the end of red."),
 ]
 
 
@@ -185,7 +226,7 @@ def plot_grid(columns: list[Column], t_end: float) -> list[Row]:
         data = [fn(col, edges) for col in columns]
         row = Row(kind, title, how)
         if not any(data):
-            if kind != "hints":  # hint metrics are optional extras; say nothing when absent
+            if kind not in ("hints", "alerts"):  # optional extras; say nothing when absent
                 row.note = f"No plot: {empty} in this run."
                 rows.append(row)
             continue
@@ -205,6 +246,8 @@ def _ylim(kind: str, series: list[Series]) -> tuple[float, float, bool]:
     """Return (low, high, log) shared by a row, so columns compare at a glance."""
     if kind == "breakers":
         return -0.3, 2.3, False
+    if kind == "alerts":
+        return -0.5, max((s.y[0] for s in series), default=0) + 0.95, False
     ys = [y for s in series for y in s.y if y is not None and not math.isnan(y)]
     hi = max(ys, default=1.0)
     if kind == "latency":
@@ -224,7 +267,10 @@ def _draw(series, col: Column, title, ylabel, ylim, t_end, width, kind) -> bytes
                 va="top", ha="left", fontsize=8, color="#444444", clip_on=True)
     for s in series:
         ls = "--" if s.dashed else "-"
-        if s.style == "points":
+        if s.style == "spans":
+            for x0, x1, phase in s.x:
+                ax.broken_barh([(x0, max(x1 - x0, 0.05))], (s.y[0] - 0.35, 0.7), facecolors=ALERT_COLORS[phase])
+        elif s.style == "points":
             ax.scatter(s.x, s.y, s=14, color=s.color, alpha=0.7, label=s.label, zorder=3,
                        edgecolors="black", linewidths=0.3)
         elif s.style == "step":
@@ -238,12 +284,21 @@ def _draw(series, col: Column, title, ylabel, ylim, t_end, width, kind) -> bytes
     ax.set_xlim(0, t_end)
     if kind == "breakers":
         ax.set_yticks([0, 1, 2], ["closed", "half-open", "open"])
+    if kind == "alerts":
+        ax.set_yticks([])  # names inside the plot: the margin is too narrow for them
+        for s in series:
+            ax.text(0.005, s.y[0] + 0.42, s.label, transform=ax.get_yaxis_transform(), va="bottom", ha="left",
+                    fontsize=7, color="#222222")
+        from matplotlib.patches import Patch
+        ax.legend(handles=[Patch(color=c, label=p) for p, c in ALERT_COLORS.items()], fontsize=7,
+                  loc="upper right", framealpha=0.8)
     ax.set_title(f"{title} — {col.label}", fontsize=10)
     ax.set_xlabel("seconds since run start", fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
+    if kind != "alerts":
+        ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
     # Fixed margins in inches, rather than tight_layout: every plot's time axis then spans the same
     # pixels, so the rows of a report line up, whatever the width of their tick labels.
     fig.subplots_adjust(left=0.85 / width, right=1 - 0.15 / width, top=1 - 0.3 / HEIGHT_IN,

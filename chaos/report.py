@@ -138,9 +138,26 @@ def _run_context(run: Run) -> dict:
         "faults": [{"name": w.name, "target": w.target, "start": f"{w.start:.2f}",
                     "stop": "never" if math.isinf(w.end) else f"{w.end:.2f}", "label": fault_label(w)}
                    for w in windows],
+        "alerts": _alert_rows(res),
         "ops": [{"service": s, **{t: sum(o.service == s and o.type == t for o in ops) for t in ("ok", "fail", "info")}}
                 for s in run.services],
     }
+
+
+def _alert_rows(results: dict) -> list[dict]:
+    """The alerts checker's timings, one row per expected alert, ready to print."""
+    v = next((v for v in results.get("verdicts") or [] if isinstance(v, dict) and v.get("checker") == "alerts"), None)
+    figures = (v or {}).get("figures") or {}
+    notified = {n.get("alert"): n for n in figures.get("notifications") or [] if isinstance(n, dict)}
+    sec = lambda x: "never" if x is None else f"{x:.1f} s"  # noqa: E731
+    rows = []
+    for t in figures.get("alerts") or []:
+        n = notified.get(t.get("alert"))
+        rows.append({"alert": str(t.get("alert")), "pending": sec(t.get("pending_after_s")),
+                     "detect": sec(t.get("time_to_detect_s")), "resolve": sec(t.get("time_to_resolve_s")),
+                     "notified": "—" if n is None else
+                     f"+{sec(n.get('firing_after_s'))} / +{sec(n.get('resolved_after_s'))}"})
+    return rows
 
 
 def _entry_name(entry: dict) -> str:

@@ -22,7 +22,7 @@ from chaos.observe import Sampler, Snapshotter, check_metrics, wait_breakers_clo
 from chaos.progress import Progress
 from chaos.schedule import FaultContext, build_fault
 from chaos.steady import SteadyContext, run_steady_state
-from chaos.target import exclusive, number, service_settings, state_dir
+from chaos.target import RunnerError, exclusive, number, service_settings, state_dir
 from chaos.workload import Workload
 from harness.history import FaultEvent, HistoryWriter, MetricSample, read_history
 from harness.runs import new_run_dir
@@ -65,6 +65,10 @@ class Run:
         self.heal_report = None
         self.snapshotter = None
         self._stop_at: dict = {}
+        self.alerting = None
+        if exp.alerts:
+            from chaos.alerting import AlertProbe
+            self.alerting = AlertProbe(exp, stack, self.run_dir, say)
 
     def execute(self) -> RunOutcome:
         exp = self.exp
@@ -73,21 +77,32 @@ class Run:
         verdicts: list[Verdict] = []
         with exclusive(self.stack), HistoryWriter(self.run_dir / "history.jsonl") as rec:
             self.rec = rec
-            before = run_steady_state(self.steady, exp.steady_before, "before", 3.0)
-            verdicts.append(before)
-            if before.valid != "valid":
-                self.say(f"steady state before failed, nothing injected: {before.summary}")
-                return self.finish(verdicts, aborted=f"steady state before failed: {before.summary}")
-            interrupted = None
             try:
-                self.inject()
-            except (KeyboardInterrupt, SystemExit) as err:
-                interrupted = err
-                self.notes.append(f"interrupted by {type(err).__name__}; faults undone, healed")
-            except Exception as err:  # a fault that could not be injected: the run proves nothing
-                verdicts.append(Verdict("schedule", "unknown", f"{type(err).__name__}: {err}"))
+                if self.alerting:
+                    self.alerting.prepare({"MAX_STALENESS_MS": number(self.settings, "MAX_STALENESS_MS", 0)})
+                before = run_steady_state(self.steady, exp.steady_before, "before", 3.0)
+                verdicts.append(before)
+                if before.valid != "valid":
+                    self.say(f"steady state before failed, nothing injected: {before.summary}")
+                    return self.finish(verdicts, aborted=f"steady state before failed: {before.summary}")
+                interrupted = None
+                try:
+                    if self.alerting:
+                        self.alerting.start(rec)
+                    self.inject()
+                except (KeyboardInterrupt, SystemExit) as err:
+                    interrupted = err
+                    self.notes.append(f"interrupted by {type(err).__name__}; faults undone, healed")
+                except Exception as err:  # a fault that could not be injected: the run proves nothing
+                    verdicts.append(Verdict("schedule", "unknown", f"{type(err).__name__}: {err}"))
+                finally:
+                    verdicts += self.recover()
+            except RunnerError as err:  # Prometheus not there, or not scraping: nothing was injected
+                self.say(f"not run: {err}")
+                return self.finish(verdicts, aborted=str(err))
             finally:
-                verdicts += self.recover()
+                if self.alerting:
+                    self.alerting.stop()
         outcome = self.finish(verdicts + self.judge())
         if interrupted is not None:
             outcome.exit_code = 130 if isinstance(interrupted, KeyboardInterrupt) else 143
@@ -99,7 +114,7 @@ class Run:
         ctx = FaultContext(self.tp, Topology(services=list(SERVICES), nodes=list(cfg.nodes)), list(exp.services),
                            nodes=self.stack.nodes, state_dir=state_dir(self.stack))
         self.sampler = Sampler(self.urls, self.rec)
-        self.workload = Workload(exp.workload, self.urls, self.run_id, self.rec, seed=self.seed)
+        self.workload = self.make_workload()
         progress = Progress(exp.workload.duration_s, self.stream)
         pending = sorted(exp.schedule, key=lambda s: s.at)
         active: dict = {}
@@ -129,6 +144,15 @@ class Run:
         finally:
             progress.done()
             self.workload.stop()
+
+    def make_workload(self):
+        exp = self.exp
+        if exp.workload.engine == "locust":
+            from chaos.locust_workload import LocustWorkload
+            last = max((s.end for s in exp.schedule), default=None)
+            return LocustWorkload(exp.workload, self.urls, self.run_id, self.rec, self.run_dir, last,
+                                  exp.after_heal.services)
+        return Workload(exp.workload, self.urls, self.run_id, self.rec, seed=self.seed)
 
     def _on_event(self, spec, target):
         def record(fault, phase):
@@ -183,16 +207,26 @@ class Run:
         if hasattr(self, "sampler"):
             self.sampler.stop()
         verdicts.append(run_steady_state(self.steady, self.exp.steady_after, "after", self.reset_s + 5))
+        if self.alerting:
+            self.alerting.wait_resolved()
+            self.notes += self.alerting.notes
         return verdicts
 
     # -- 5. verdicts -------------------------------------------------------------------------------
     def judge(self) -> list[Verdict]:
         from chaos.checkers import run_all
         self.rec.close()
+        workload = getattr(self, "workload", None)
+        if workload is not None and hasattr(workload, "merge_into"):
+            workload.merge_into(self.run_dir / "history.jsonl")
+            if workload.error:
+                self.notes.append(f"Locust: {workload.error}")
         history = read_history(self.run_dir / "history.jsonl")
         verdicts = run_all(history, self.checker_config())
         if self.exp.expect_metrics:
             verdicts.append(check_metrics(history, self.exp.expect_metrics))
+        if self.alerting:
+            verdicts.append(self.alerting.verdict(history))
         return verdicts
 
     def checker_config(self) -> dict:

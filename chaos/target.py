@@ -2,7 +2,9 @@
 
 A 2-node experiment uses the default local stack (run/, ports 5001/5002, Toxiproxy 8474). Other
 sizes get their own folder (run/3nodes) and ports shifted by 30 per size, so both stacks can run
-side by side. `port_offset` shifts everything further (several checkouts on one machine).
+side by side. An experiment that declares alerts gets a stack of its own (run/alerts, ports shifted
+by 60 more) with Prometheus and Alertmanager, so the alert rules never mix with a stack started
+without them. `port_offset` shifts everything further (several checkouts on one machine).
 """
 from __future__ import annotations
 
@@ -21,16 +23,24 @@ class RunnerError(Exception):
     """The runner cannot go on; the message says why and what to do."""
 
 
-def stack_config(nodes: int, profile: str = "local", run_dir="run", port_offset: int = 0) -> StackConfig:
-    """The StackConfig for an experiment of `nodes` nodes."""
-    shift = port_offset + (0 if nodes == 2 else 30 * nodes)
+ALERTS_SHIFT = 60
+WEBHOOK_PORT = 9095
+
+
+def stack_config(nodes: int, profile: str = "local", run_dir="run", port_offset: int = 0,
+                 alerts: bool = False, alert_profile: str = "") -> StackConfig:
+    """The StackConfig for an experiment of `nodes` nodes (with Prometheus and Alertmanager if `alerts`)."""
+    shift = port_offset + (0 if nodes == 2 else 30 * nodes) + (ALERTS_SHIFT if alerts else 0)
+    folder = Path(run_dir) if nodes == 2 else Path(run_dir) / f"{nodes}nodes"
     base = StackConfig()
     return StackConfig(
-        run_dir=Path(run_dir) if nodes == 2 else Path(run_dir) / f"{nodes}nodes",
+        run_dir=folder / "alerts" if alerts else folder,
         nodes=tuple(f"g{i}" for i in range(1, nodes + 1)), profile=profile,
         redis_base_port=base.redis_base_port + shift, toxiproxy_port=base.toxiproxy_port + shift,
         proxy_base_port=base.proxy_base_port + shift,
-        service_ports={s: p + shift for s, p in base.service_ports.items()})
+        service_ports={s: p + shift for s, p in base.service_ports.items()},
+        alerts=alerts, alert_profile=alert_profile, prometheus_port=base.prometheus_port + shift,
+        alertmanager_port=base.alertmanager_port + shift, webhook_port=WEBHOOK_PORT + shift if alerts else 0)
 
 
 def ensure_up(stack, say=print) -> bool:
@@ -40,6 +50,25 @@ def ensure_up(stack, say=print) -> bool:
     say(f"starting the stack in {stack.run_dir} ({len(stack.nodes)} nodes, profile {stack.config.profile})")
     stack.up(progress=say)
     return True
+
+
+def ensure_settings(stack, overrides: dict, say=print):
+    """Return a stack whose services run with the profile's settings plus `overrides`.
+
+    Services running with other settings (another profile, or an earlier experiment's overrides)
+    are restarted; nodes, Toxiproxy and Prometheus keep running."""
+    want = {k: str(v) for k, v in {**PROFILES[stack.config.profile], **overrides}.items() if k in SETTINGS}
+    running = service_settings(stack)
+    if all(str(running[m].get(k)) == v for m in running for k, v in want.items()):
+        return stack
+    from stack import Stack
+    changed = {k: v for k, v in want.items() if any(str(running[m].get(k)) != v for m in running)}
+    say(f"restarting the services with {changed or overrides}")
+    for proc in stack.services.values():
+        proc.stop()
+    new = Stack(stack.config.with_(extra_env={k: str(v) for k, v in overrides.items()}))
+    new.up(progress=lambda _m: None)
+    return new
 
 
 def service_settings(stack) -> dict:

@@ -128,3 +128,61 @@ def test_heal_removes_what_a_killed_run_left(live, toxiproxy, tmp_path):
                            text=True, timeout=60)
     assert again.returncode == 0  # healing twice is harmless
     time.sleep(0.2)
+
+
+def test_partition_under_load_with_locust(live, tmp_path):
+    """The catalogue's Locust experiment, shortened: verdicts come from Locust's own history."""
+    data = catalogue_experiment("partition-under-load", profile="test")
+    data["workload"].update(duration_s=14, users=6)
+    data["schedule"][0].update(at=3, duration=6)
+    outcome = run_experiment(parse_experiment(data, "test"), live, tmp_path / "runs", say=quiet)
+    results = json.loads((outcome.run_dir / "results.json").read_text())
+    problems = [f"{v['checker']}: {v['summary']}" for v in results["verdicts"] if v["valid"] != "valid"]
+    assert outcome.overall == "valid", problems
+    assert (outcome.run_dir / "locust" / "locust_stats.csv").exists()
+    history = read_history(outcome.run_dir / "history.jsonl")
+    ops = [e for e in history if isinstance(e, Op)]
+    assert ops and min(o.process for o in ops) >= 1_000_000  # Locust's users, under their own ids
+    assert [e.phase for e in history if isinstance(e, FaultEvent)] == ["start", "stop"]
+    assert results["ops"]["cp:ok"] > 20 and results["ops"]["ap:ok"] > 20
+    assert verdict(results, "linearizable")["valid"] == "valid"
+    rows = {(r["service"], r["kind"]): r for r in verdict(results, "availability")["figures"]["windows"]}
+    assert rows[("cp", "fault")]["availability"] == 0.0 and rows[("cp", "fault")]["ops"] > 10
+    assert rows[("ap", "fault")]["availability"] == 1.0 and rows[("ap", "fault")]["ops"] > 10
+
+
+def _fake_run(folder, history_lines):
+    folder.mkdir(parents=True)
+    (folder / "history.jsonl").write_text("".join(line + "\n" for line in history_lines))
+    (folder / "experiment.json").write_text(json.dumps({"name": folder.parent.name, "services": ["cp"],
+                                                        "schedule": []}))
+    (folder / "results.json").write_text(json.dumps({"overall": "valid", "verdicts": []}))
+    return folder
+
+
+OK_LINES = ['{"type":"invoke","process":0,"f":"write","key":"k","value":"1","service":"cp","time":0.1,"wall_ms":1}',
+            '{"type":"ok","process":0,"f":"write","key":"k","value":"1","service":"cp","time":0.2,"wall_ms":2}']
+
+
+def chaos_cli(*args):
+    return subprocess.run([sys.executable, "-m", "chaos", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_report_of_a_corrupt_history_is_one_line_and_exit_2(tmp_path):
+    run = _fake_run(tmp_path / "x" / "1", [OK_LINES[0], "{not json", OK_LINES[1]])
+    r = chaos_cli("report", run)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "history.jsonl:2" in r.stderr and "corrupt history" in r.stderr
+
+
+def test_cli_compare_writes_a_comparison(tmp_path):
+    a = _fake_run(tmp_path / "a" / "1", OK_LINES)
+    b = _fake_run(tmp_path / "b" / "1", OK_LINES)
+    r = chaos_cli("compare", a, b, "--out", tmp_path / "cmp")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "cmp" / "comparison.md").stat().st_size > 0
+    assert "a · cp" in (tmp_path / "cmp" / "comparison.html").read_text()
+    alone = chaos_cli("compare", a, "--out", tmp_path / "cmp2")
+    assert alone.returncode == 2 and "at least two" in alone.stderr and "Traceback" not in alone.stderr

@@ -1,0 +1,150 @@
+"""The alerts drill (`make alerts-drill`): one experiment per alert, in the fast alert profile.
+
+Each experiment of chaos/experiments/alerts/ injects the fault its alert exists for and expects that
+alert to fire, then to resolve after the heal. The drill runs them one after another on one stack of
+its own (test profile, Prometheus and Alertmanager, see chaos.target.stack_config), prints a table
+(alert, fault, fired, time to detect, time to resolve, notifications) and writes it to
+runs/alerts-drill/<timestamp>/summary.md and summary.html, with each run's alert timeline.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from pathlib import Path
+
+from chaos.experiment import ALERTS_DIR, catalogue, find_experiment, load_experiment
+from chaos.plots import Column, plot_grid
+from harness.history import read_history
+from harness.runs import new_run_dir
+
+EXIT_NOT_ALL_FIRED = 1
+
+
+def run_drill(args, say=print) -> int:
+    """Run the drill's experiments (all, or --only); return 0 when every alert fired and resolved."""
+    from chaos.runner import run_experiment
+    from chaos.target import ensure_settings, ensure_up, stack_config
+    from stack import Stack
+
+    paths = catalogue(ALERTS_DIR)
+    if args.only:
+        paths = [find_experiment(n.strip(), ALERTS_DIR) for n in args.only.split(",") if n.strip()]
+    experiments = [load_experiment(p) for p in paths]
+    # Those that restart the services with other settings go last: one restart for the whole drill.
+    experiments.sort(key=lambda e: (bool(e.service_settings), e.name))
+    out = new_run_dir(args.runs_dir, "alerts-drill")
+    stack = Stack(stack_config(2, "test", args.stack_run_dir, args.port_offset, alerts=True, alert_profile="fast"))
+    rows, t0, started = [], time.monotonic(), False
+    try:
+        started = ensure_up(stack, say)
+        for exp in experiments:
+            say(f"\n=== {exp.name} ===")
+            stack = ensure_settings(stack, exp.service_settings, say)
+            outcome = run_experiment(exp, stack, out, say=say)
+            rows.append(summarise(exp, outcome.run_dir))
+    finally:
+        if started:
+            say(f"stopping the drill's stack in {stack.run_dir}")
+            stack.down(progress=lambda _m: None)
+        elif experiments:
+            ensure_settings(stack, {}, say)  # leave a stack we found as we found it
+    total = time.monotonic() - t0
+    md = summary_markdown(rows, total)
+    (out / "summary.md").write_text(md)
+    (out / "summary.html").write_text(summary_html(rows, total))
+    (out / "summary.json").write_text(json.dumps({"total_s": round(total, 1), "rows": rows}, indent=2, default=str))
+    say("\n" + md)
+    say(f"summary: {out / 'summary.md'} and {out / 'summary.html'}")
+    return 0 if rows and all(r["ok"] for r in rows) else EXIT_NOT_ALL_FIRED
+
+
+def summarise(exp, run_dir: Path) -> dict:
+    """One row of the table from a run folder's results.json."""
+    results = json.loads((run_dir / "results.json").read_text())
+    verdict = next((v for v in results["verdicts"] if v["checker"] == "alerts"), None)
+    figures = (verdict or {}).get("figures", {})
+    timing = (figures.get("alerts") or [{}])[0]
+    notes = (figures.get("notifications") or [{}])[0]
+    spec = exp.schedule[0]
+    params = ", ".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in spec.params.items()
+                       if v is not None and k not in ("mode", "stream", "toxicity", "jitter_ms"))
+    fired = timing.get("time_to_detect_s") is not None
+    resolved = timing.get("time_to_resolve_s") is not None
+    return {"experiment": exp.name, "alert": exp.alerts.expect_firing[0].selector,
+            "fault": f"{spec.fault} ({params}) for {spec.duration:g} s"
+                     + (f"; {exp.service_settings}" if exp.service_settings else ""),
+            "expected": "fires, then resolves", "fired": fired, "resolved": resolved,
+            "time_to_detect_s": timing.get("time_to_detect_s"), "time_to_resolve_s": timing.get("time_to_resolve_s"),
+            "pending_after_s": timing.get("pending_after_s"),
+            "notified_firing_s": notes.get("firing_after_s"), "notified_resolved_s": notes.get("resolved_after_s"),
+            "alerts_verdict": (verdict or {}).get("valid", "unknown"),
+            "alerts_summary": (verdict or {}).get("summary", results.get("aborted") or "no alerts verdict"),
+            "overall": results["overall"], "undeclared": figures.get("undeclared_firing", []),
+            "ok": fired and resolved and (verdict or {}).get("valid") == "valid",
+            "run_dir": str(run_dir), "run_rel": f"{run_dir.parent.name}/{run_dir.name}", "duration_s": results.get("duration_s")}
+
+
+def _s(v) -> str:
+    return "—" if v is None else f"{v:.1f} s"
+
+
+COLUMNS = ("alert", "fault", "expected", "fired", "time to detect", "time to resolve", "notified (firing / resolved)",
+           "alerts verdict", "run")
+
+
+def _cells(r: dict) -> list[str]:
+    notified = "—" if r["notified_firing_s"] is None and r["notified_resolved_s"] is None else \
+        f"+{_s(r['notified_firing_s'])} / +{_s(r['notified_resolved_s'])}"
+    return [r["alert"], r["fault"], r["expected"], "yes" if r["fired"] else "**NO**",
+            _s(r["time_to_detect_s"]), _s(r["time_to_resolve_s"]) if r["fired"] else "—", notified,
+            r["alerts_verdict"], r["overall"]]
+
+
+def summary_markdown(rows: list[dict], total_s: float) -> str:
+    lines = ["# Alerts drill", "",
+             "One experiment per alert, fast alert profile (scrape and evaluation every 1 s, 5 s rate window, "
+             "for: 2-4 s). Time to detect: fault start -> firing. Time to resolve: heal -> resolved. "
+             "Notified: Alertmanager's webhook, after fault start / heal.", "",
+             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(r)) + " |" for r in rows]
+    lines += ["", f"{sum(r['ok'] for r in rows)} of {len(rows)} alerts fired and resolved; total {total_s:.0f} s.", ""]
+    for r in rows:
+        if not r["ok"]:
+            lines.append(f"- **{r['experiment']}**: {r['alerts_summary']}")
+        if r["undeclared"]:
+            lines.append(f"- {r['experiment']}: also fired (not declared): {', '.join(r['undeclared'])}")
+    lines += ["", "Runs: " + ", ".join(f"[{r['experiment']}]({r['run_rel']}/report.html)"
+                                       for r in rows), ""]
+    return "\n".join(lines)
+
+
+def summary_html(rows: list[dict], total_s: float) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c.replace('**', ''))}</td>" for c in _cells(r)) + "</tr>"
+                   for r in rows)
+    plots = []
+    for r in rows:
+        png = timeline_png(Path(r["run_dir"]))
+        img = f'<img alt="alert timeline of {html.escape(r["experiment"])}" src="data:image/png;base64,' \
+              f'{base64.b64encode(png).decode()}">' if png else "<p>No alert event recorded.</p>"
+        plots.append(f"<h2>{html.escape(r['experiment'])}: {html.escape(r['alert'])}</h2>"
+                     f"<p>{html.escape(r['alerts_summary'])} — <a href=\"{html.escape(r['run_rel'])}/report.html\">"
+                     f"report</a></p>{img}")
+    return ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Alerts drill</title><style>"
+            "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+            "padding:4px 8px;font-size:14px}img{max-width:100%}</style></head><body><h1>Alerts drill</h1>"
+            f"<p>{sum(r['ok'] for r in rows)} of {len(rows)} alerts fired and resolved; total {total_s:.0f} s. "
+            "Amber: pending; red: firing; grey: the fault.</p>"
+            f"<table><tr>{head}</tr>{body}</table>{''.join(plots)}</body></html>")
+
+
+def timeline_png(run_dir: Path) -> bytes | None:
+    """The alert row of a run's plots (every service in one plot), or None without alert events."""
+    from chaos.checkers.common import fault_windows
+    events = read_history(run_dir / "history.jsonl")
+    t_end = max((e.time for e in events), default=1.0)
+    col = Column("all services", "all", None, events, fault_windows(events))
+    rows = [r for r in plot_grid([col], t_end) if r.kind == "alerts"]
+    return rows[0].cells[0].png if rows and rows[0].cells else None
