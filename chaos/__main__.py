@@ -69,8 +69,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_list(args) -> int:
+    from chaos.experiment import ALERTS_DIR
     bad = 0
-    for path in catalogue():
+    for path in catalogue() + [None] + catalogue(ALERTS_DIR):
+        if path is None:
+            print("\nthe alerts drill (`python -m chaos alerts-drill`, or run one by name):")
+            continue
         try:
             e = load_experiment(path)
         except ExperimentError as err:
@@ -100,10 +104,15 @@ def run_one(exp, args, started: list | None = None) -> int:
         try:
             if ensure_up(stack) and started is not None:
                 started.append(stack)
-            stack = ensure_settings(stack, exp.service_settings)
+            if exp.service_settings:
+                stack = ensure_settings(stack, exp.service_settings)
         except Exception as err:  # a port in use, a missing binary, Toxiproxy refusing a proxy
             raise StackError(f"could not start the stack in {stack.run_dir}: {err}") from err
-        return run_experiment(exp, stack, args.runs_dir).exit_code
+        try:
+            return run_experiment(exp, stack, args.runs_dir).exit_code
+        finally:
+            if exp.service_settings:  # the next experiment gets the profile's settings again
+                ensure_settings(stack, {})
     except (StackError, RunnerError) as err:
         print(f"chaos: {err}", file=sys.stderr)
         return EXIT_NOT_RUN

@@ -14,7 +14,8 @@ import json
 import time
 from pathlib import Path
 
-from chaos.experiment import ALERTS_DIR, catalogue, find_experiment, load_experiment
+from alerts.watch import parse_selector
+from chaos.experiment import ALERTS_DIR, AlertExpectation, catalogue, find_experiment, load_experiment
 from chaos.plots import Column, plot_grid
 from harness.history import read_history
 from harness.runs import new_run_dir
@@ -81,9 +82,15 @@ def summarise(exp, run_dir: Path) -> dict:
             "notified_firing_s": notes.get("firing_after_s"), "notified_resolved_s": notes.get("resolved_after_s"),
             "alerts_verdict": (verdict or {}).get("valid", "unknown"),
             "alerts_summary": (verdict or {}).get("summary", results.get("aborted") or "no alerts verdict"),
-            "overall": results["overall"], "undeclared": figures.get("undeclared_firing", []),
+            "overall": results["overall"], "undeclared": [_short(a) for a in figures.get("undeclared_firing", [])],
             "ok": fired and resolved and (verdict or {}).get("valid") == "valid",
             "run_dir": str(run_dir), "run_rel": f"{run_dir.parent.name}/{run_dir.name}", "duration_s": results.get("duration_s")}
+
+
+def _short(selector: str) -> str:
+    """Drop the labels every alert carries (job, mode, severity) from a selector."""
+    name, labels = parse_selector(selector)
+    return AlertExpectation(name, {k: v for k, v in labels.items() if k not in ("job", "mode", "severity")}).selector
 
 
 def _s(v) -> str:

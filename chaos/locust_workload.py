@@ -52,7 +52,8 @@ class LocustWorkload:
         deadline = time.monotonic() + 30
         while not (self.history_path.exists() and self.history_path.stat().st_size > 0):
             if self.run.master.poll() is not None or time.monotonic() > deadline:
-                self.stop()
+                self.run.stop()
+                self.error = "Locust wrote no operation"
                 raise LoadError(f"Locust wrote no operation; see {self.out_dir / 'locust.log'}")
             time.sleep(0.05)
 

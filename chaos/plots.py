@@ -15,7 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from chaos.checkers.common import Window, percentile
-from harness.history import AlertEvent, BreakerSample, MetricSample, Op
+from chaos.alert_timeline import ALERT_COLORS, alert_spans
+from harness.history import BreakerSample, MetricSample, Op
 
 SERVICE_COLORS = {"cp": "#1f77b4", "ap": "#ff7f0e"}
 NODE_COLORS = ["#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -154,41 +155,10 @@ def _metric_lines(col: Column, name: str, word: str) -> list[Series]:
             for node, v in sorted(by_node.items())]
 
 
-ALERT_COLORS = {"pending": "#f2b134", "firing": "#d62728"}
-
-
-def alert_spans(events, service: str | None, t_end: float) -> list[Series]:
-    """Return one row per alert (name and labels): its pending and firing spans.
-
-    With a service, only that service's alerts and those without a service label (e.g. a node
-    unreachable from every service)."""
-    spans: dict[str, list] = {}
-    open_: dict[str, tuple] = {}
-    for e in sorted((e for e in events if isinstance(e, AlertEvent) and e.phase != "poll-error"),
-                    key=lambda e: e.time):
-        if service is not None and e.labels.get("service", service) != service:
-            continue
-        key = alert_label(e.alert, e.labels)
-        spans.setdefault(key, [])
-        if key in open_:
-            t, phase = open_.pop(key)
-            spans[key].append((t, e.time, phase))
-        if e.phase in ALERT_COLORS:
-            open_[key] = (e.time, e.phase)
-    for key, (t, phase) in open_.items():
-        spans[key].append((t, max(t_end, t), phase))
-    return [Series(key, spans[key], [i], ALERT_COLORS["firing"], "spans") for i, key in enumerate(sorted(spans))]
-
-
-def alert_label(name: str, labels: dict) -> str:
-    """'CaplabBreakerOpen', {service: cp, node: g2} -> 'BreakerOpen cp g2'."""
-    parts = [labels[k] for k in ("service", "node", "operation") if labels.get(k)]
-    return " ".join([name.removeprefix("Caplab"), *parts])
-
-
 def alerts(col: Column, edges) -> list[Series]:
     """Return the alerts that concern this column's service: pending (amber) and firing (red) spans."""
-    return alert_spans(col.events, col.service, float(edges[-1]))
+    rows = alert_spans(col.events, col.service, float(edges[-1]))
+    return [Series(label, spans, [i], ALERT_COLORS["firing"], "spans") for i, (label, spans) in enumerate(rows)]
 
 
 # kind, title, y label, series function, what an empty column means, how to read it
