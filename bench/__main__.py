@@ -80,12 +80,15 @@ def fail_fast(stack: Stack, seconds: float, say) -> dict:
         try:
             wrk.run("trip", cp, "write", 16, 2)
             r = wrk.run("cp write, breaker open", cp, "write", 16, seconds)
+            # One connection: no queue in front of the workers, so this is the refusal's own cost.
+            alone = wrk.run("cp write, breaker open, 1 conn", cp, "write", 1, seconds, threads=1)
         finally:
             tp.set_enabled("cp_g2", True)
-    say(f"  CP refusal with g2's breaker open: p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
-        f"{r.rps:.0f} req/s, {r.non_2xx} of {r.requests} answered 503")
+    say(f"  CP refusal with g2's breaker open: 16 conns p50 {r.p50_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
+        f"{r.rps:.0f} req/s, {r.non_2xx} of {r.requests} answered 503; "
+        f"1 conn p50 {alone.p50_ms:.2f} ms, p99 {alone.p99_ms:.2f} ms")
     wait(lambda: gauge(cp, "circuit_breaker_state", "g2") == 0, 60)
-    return r.to_dict()
+    return {**r.to_dict(), "one_connection": alone.to_dict()}
 
 
 def hint_replay(stack: Stack, count: int, say) -> dict:
