@@ -37,6 +37,7 @@ help:
 	@echo "make backup | verify [BACKUP=name|latest|all] | restore NODE=g1 [BACKUP=latest] [FORCE=1] | backup-schedule [EVERY=1h]"
 	@echo "make drill [ONLY=node-wiped,...]  - DR drills: a disaster under load, runbook automated, RPO/RTO measured"
 	@echo "make alerts-test - promtool unit tests of the alert rules; make up ALERTS=1 runs Prometheus too"
+	@echo "make alerts-drill - one experiment per alert: fired?, time to detect, time to resolve"
 
 setup:
 	@scripts/setup.sh python redis toxiproxy
