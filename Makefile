@@ -27,7 +27,7 @@ BACKUP_ARGS ?=
 .PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill clean
 
 help:
-	@echo "make demo   - set up, start the local stack, and show CP and AP under a partition"
+	@echo "make demo   - set up, start the local stack, show CP and AP under a partition, then run it as a checked experiment"
 	@echo "make test   - set up everything and run the whole suite"
 	@echo "make up | down | status   - the local stack (NODES=$(NODES), RUN_DIR=$(RUN_DIR))"
 	@echo "make repair - AP anti-entropy repair over the local stack's nodes"
@@ -56,8 +56,10 @@ test-unit: setup
 test-integration: setup-all
 	@$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
 
+# The walkthrough, then the same cut as a checked experiment with verdicts and an HTML report.
 demo: setup
 	@$(PY) -m stack.demo --run-dir $(RUN_DIR)
+	@$(PY) -m chaos run partition-g2-cp-vs-ap --stack-run-dir $(RUN_DIR)
 
 up: setup
 	@$(if $(ALERTS),scripts/setup.sh prometheus,true)

@@ -94,7 +94,7 @@ def run(cfg: StackConfig):
     same = g1.hgetall("caplab:r:demo-ap") == g2.hgetall("caplab:r:demo-ap")
     print(f"   g1 and g2 hold the same demo-ap record: {same}")
     print("\nThe stack is still running (`make status`; `make down` stops it).")
-    print("Next: `make chaos EXP=partition-g2` runs the same cut as a checked experiment.")
+    print("\nNext: the same cut as a checked experiment (`make chaos EXP=partition-g2-cp-vs-ap`):")
 
 
 def main(argv=None) -> int:
