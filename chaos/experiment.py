@@ -59,7 +59,7 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
                   "set profile: test (it implies alert_profile: fast), or alert_profile: fast")
         if alerts and not schedule:
             v.bad("alerts", "expects alerts but the schedule has no fault to time them from", "add a fault")
-    settings = _service_settings(v, top.get("service_settings"))
+    settings = _service_settings(v, top.get("service_settings"), node_names)
     if v.problems:
         raise ExperimentError(source, v.problems)
     return Experiment(name=name, title=v.text("title", top.get("title"), required=False) or name,
@@ -120,13 +120,15 @@ def _alert_list(v: _Checker, path, raw, services, node_names) -> list:
     return out
 
 
-def _service_settings(v: _Checker, raw) -> dict:
+def _service_settings(v: _Checker, raw, node_names) -> dict:
     d = v.mapping("service_settings", raw, SETTINGS)
+    read_node = {"AP_READ_NODE": v.choice("service_settings.AP_READ_NODE", d["AP_READ_NODE"], tuple(node_names))} \
+        if "AP_READ_NODE" in d else {}
     limits = {"NETWORK_TIMEOUT_SEC": (0.01, 30), "BREAKER_FAIL_MAX": (1, 1000),
               "BREAKER_RESET_TIMEOUT_SEC": (0.1, 600), "MAX_STALENESS_MS": (0, 10**7),
               "MAINTENANCE_INTERVAL_SEC": (0.05, 60)}
-    return {k: v.number(f"service_settings.{k}", val, *limits[k], integer=k in ("BREAKER_FAIL_MAX", "MAX_STALENESS_MS"))
-            for k, val in d.items() if k in limits}
+    return {**{k: v.number(f"service_settings.{k}", val, *limits[k], integer=k in ("BREAKER_FAIL_MAX", "MAX_STALENESS_MS"))
+               for k, val in d.items() if k in limits}, **read_node}
 
 
 def load_experiment(path) -> Experiment:

@@ -16,7 +16,7 @@ from pathlib import Path
 from stack.config import PROFILES, StackConfig
 
 SETTINGS = ("NETWORK_TIMEOUT_SEC", "BREAKER_RESET_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "MAX_STALENESS_MS",
-            "MAINTENANCE_INTERVAL_SEC", "CAPLAB_TEST_UNSAFE_CP_READ", "WEB_WORKERS")
+            "MAINTENANCE_INTERVAL_SEC", "CAPLAB_TEST_UNSAFE_CP_READ", "WEB_WORKERS", "AP_READ_NODE")
 
 
 class RunnerError(Exception):
@@ -57,7 +57,11 @@ def ensure_settings(stack, overrides: dict, say=print):
 
     Services running with other settings (another profile, or an earlier experiment's overrides)
     are restarted; nodes, Toxiproxy and Prometheus keep running."""
+    from chaos.model import SETTINGS as OVERRIDABLE
     want = {k: str(v) for k, v in {**PROFILES[stack.config.profile], **overrides}.items() if k in SETTINGS}
+    # An overridable setting that neither the profile nor this run sets must be unset again
+    # (e.g. AP_READ_NODE after a run that set it), so an override never leaks into the next run.
+    want.update({k: "None" for k in OVERRIDABLE if k not in want})
     running = service_settings(stack)
     if all(str(running[m].get(k)) == v for m in running for k, v in want.items()):
         return stack

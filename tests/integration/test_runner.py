@@ -186,3 +186,14 @@ def test_cli_compare_writes_a_comparison(tmp_path):
     assert "a · cp" in (tmp_path / "cmp" / "comparison.html").read_text()
     alone = chaos_cli("compare", a, "--out", tmp_path / "cmp2")
     assert alone.returncode == 2 and "at least two" in alone.stderr and "Traceback" not in alone.stderr
+
+
+def test_a_settings_override_is_undone_for_the_next_run(live):
+    """An experiment's service_settings (here AP_READ_NODE) must not leak into the next run."""
+    from chaos.target import ensure_settings, service_settings
+    overridden = ensure_settings(live, {"AP_READ_NODE": "g2"}, say=quiet)
+    try:
+        assert service_settings(overridden)["ap"]["AP_READ_NODE"] == "g2"
+    finally:
+        restored = ensure_settings(overridden, {}, say=quiet)
+    assert service_settings(restored)["ap"]["AP_READ_NODE"] is None

@@ -181,6 +181,12 @@ def test_locust_workload_and_service_settings():
         "workload.users: only applies to engine: locust; remove it, or add engine: locust"]
 
 
+def test_ap_read_node_must_be_one_of_the_experiments_nodes():
+    assert parse_experiment(with_(service_settings={"AP_READ_NODE": "g2"})).service_settings == {"AP_READ_NODE": "g2"}
+    got = problems(with_(service_settings={"AP_READ_NODE": "g3"}))  # a 2-node experiment
+    assert any(p.startswith("service_settings.AP_READ_NODE: 'g3' is not one of") for p in got), got
+
+
 def test_the_alerts_drill_catalogue_covers_every_alert():
     from alerts.rules import ALERTS as RULES
     from chaos.experiment import ALERTS_DIR
