@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -12,11 +14,17 @@ pytestmark = pytest.mark.integration
 CYCLE = [("closed", "open"), ("open", "half-open"), ("half-open", "closed")]
 
 
-def transitions_seen(stack, service, node):
-    """Ask /circuit-breaker on fresh connections until some worker shows the full cycle in order."""
+def _epoch(iso: str) -> float:
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def transitions_seen(stack, service, node, since: float):
+    """Ask /circuit-breaker on fresh connections until some worker shows the full cycle, in order,
+    among transitions made after ``since`` (a worker keeps its last 20, earlier tests' included)."""
     for _ in range(40):
         body = requests.get(stack.config.service_url(service) + "/circuit-breaker", timeout=5).json()
-        steps = [(t["from"], t["to"]) for t in body["breakers"][node]["transitions"]]
+        steps = [(t["from"], t["to"]) for t in body["breakers"][node]["transitions"]
+                 if _epoch(t["at"]) >= since]
         it = iter(steps)
         if all(step in it for step in CYCLE):  # CYCLE is a subsequence of steps
             return body
@@ -34,6 +42,7 @@ def log_events(stack, service):
 def test_breaker_cycle_in_endpoint_metric_and_log(live, toxiproxy):
     url = live.config.service_url("cp")
     before = scrape(live, "cp", "caplab_breaker_transitions_total")
+    since = time.time() - 0.01
     toxiproxy.set_enabled("cp_g2", False)
     wait_for(lambda: [requests.post(url + "/write/b/x", timeout=5) for _ in range(4)]
              and scrape(live, "cp", "circuit_breaker_state")['{node="g2"}'] == 2, 10, "breaker opens")
@@ -42,7 +51,7 @@ def test_breaker_cycle_in_endpoint_metric_and_log(live, toxiproxy):
 
     toxiproxy.set_enabled("cp_g2", True)
     wait_breakers_closed(live)  # the maintenance probe half-opens, then closes, each breaker
-    body = transitions_seen(live, "cp", "g2")
+    body = transitions_seen(live, "cp", "g2", since)
     assert body is not None, "no worker reported closed->open->half-open->closed for g2"
     g2 = body["breakers"]["g2"]
     assert g2["state"] == "closed" and g2["last_opened_at"] is not None and g2["fail_counter"] == 0
