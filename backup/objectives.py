@@ -27,7 +27,8 @@ import math
 
 from app.records import Version
 from chaos.checkers.common import fault_windows
-from harness.history import FaultEvent, NodeSnapshot, Op, pair_ops
+from harness.history import FaultEvent, NodeSnapshot, Op
+from harness.pairs import pair_ops
 from harness.verdicts import Verdict
 
 RPO_TARGET_S = 300.0  # the deployment guide: RPO < 5 min

@@ -1,7 +1,7 @@
 """Measure availability and latency per service in each window: steady, each fault, after the heal."""
 from __future__ import annotations
 
-from harness.history import pair_ops
+from harness.pairs import pair_ops
 from harness.verdicts import Verdict
 
 from .common import all_windows, distribution

@@ -16,7 +16,7 @@ import heapq
 import math
 import time
 
-from harness.history import Completed, pair_ops
+from harness.pairs import Completed, pair_ops
 from harness.verdicts import Verdict, worst
 
 NAME = "linearizable"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.records import Version
-from harness.history import pair_ops
+from harness.pairs import pair_ops
 from harness.verdicts import Verdict
 
 from .common import snapshot_rounds

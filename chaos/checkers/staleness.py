@@ -4,7 +4,7 @@ from __future__ import annotations
 import bisect
 
 from app.records import Version
-from harness.history import pair_ops
+from harness.pairs import pair_ops
 from harness.verdicts import Verdict
 
 from .common import distribution

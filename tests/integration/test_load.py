@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from chaos.checkers import run_all
-from harness.history import FaultEvent, HistoryWriter, Op, pair_ops, read_history
+from harness.history import FaultEvent, HistoryWriter, Op, read_history
+from harness.pairs import pair_ops
 from loadtests.history import merge_histories
 from loadtests.shapes import make_schedule
 from loadtests.thresholds import Limits, Tally, judge

@@ -125,7 +125,7 @@ def _brute_force(events):
     """Decide linearizability of a tiny one-key history by trying every order (the definition)."""
     from itertools import permutations
 
-    from harness.history import pair_ops
+    from harness.pairs import pair_ops
     ops = [c for c in pair_ops(events) if c.type != "fail" and not (c.f == "read" and c.type != "ok")]
     infos = [c for c in ops if c.type == "info"]
     sure = [c for c in ops if c.type != "info"]
