@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -117,6 +118,14 @@ class Stack:
                 for n in cfg.nodes:
                     tp.ensure_proxy(cfg.proxy_name(s, n), f"127.0.0.1:{cfg.proxy_port(s, n)}",
                                     f"127.0.0.1:{cfg.redis_port(n)}")
+
+    @contextmanager
+    def running(self, progress=lambda _msg: None):
+        """Bring the stack up for a block and down after it, whatever happens (test fixtures)."""
+        try:
+            yield self.up(progress=progress)
+        finally:
+            self.down(progress=progress)
 
     def down(self, progress=print):
         """Stop what this stack started, services first."""

@@ -14,12 +14,8 @@ from tests.integration.live import wait_breakers_closed
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    s = Stack(test_config(tmp_path_factory.mktemp("stack")))
-    try:
-        s.up(progress=lambda _msg: None)
+    with Stack(test_config(tmp_path_factory.mktemp("stack"))).running() as s:
         yield s
-    finally:
-        s.down(progress=lambda _msg: None)
 
 
 @pytest.fixture(scope="session")

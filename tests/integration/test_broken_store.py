@@ -32,12 +32,8 @@ SCENARIO = {
 
 @pytest.fixture(scope="module")
 def three_nodes(tmp_path_factory):
-    stack = Stack(test_config(tmp_path_factory.mktemp("three"), offset=300, nodes=("g1", "g2", "g3")))
-    try:
-        stack.up(progress=lambda _m: None)
+    with Stack(test_config(tmp_path_factory.mktemp("three"), offset=300, nodes=("g1", "g2", "g3"))).running() as stack:
         yield stack
-    finally:
-        stack.down(progress=lambda _m: None)
 
 
 def run(stack, tmp_path):

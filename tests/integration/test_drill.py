@@ -24,12 +24,8 @@ FAST = DrillOptions(warmup_s=5.0, backup_every_s=2.0, window_s=3.0, serve_timeou
 @pytest.fixture(scope="module")
 def drill_stack(tmp_path_factory):
     """A stack of its own (ports shifted by 400 from the session stack): the drill kills and wipes nodes."""
-    s = Stack(test_config(tmp_path_factory.mktemp("drill-stack"), offset=400))
-    try:
-        s.up(progress=lambda _m: None)
+    with Stack(test_config(tmp_path_factory.mktemp("drill-stack"), offset=400)).running() as s:
         yield s
-    finally:
-        s.down(progress=lambda _m: None)
 
 
 def test_node_wiped_loses_no_acknowledged_write(drill_stack, tmp_path):
