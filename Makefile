@@ -36,7 +36,7 @@ help:
 	@echo "make load [SERVICE=cp|ap|both USERS= DURATION= SHAPE=steady|step|spike|soak P95_MS= MAX_ERROR_RATE= WORKERS= HISTORY=1]"
 	@echo "make backup | verify [BACKUP=name|latest|all] | restore NODE=g1 [BACKUP=latest] [FORCE=1] | backup-schedule [EVERY=1h]"
 	@echo "make drill [ONLY=node-wiped,...]  - DR drills: a disaster under load, runbook automated, RPO/RTO measured"
-	@echo "make alerts-test - promtool unit tests of the alert rules; make up ALERTS=1 runs Prometheus too"
+	@echo "make alerts-test - promtool unit tests of the alert rules; make up ALERTS=1 adds Prometheus, Alertmanager, a webhook"
 	@echo "make alerts-drill - one experiment per alert: fired?, time to detect, time to resolve"
 
 setup:
@@ -62,7 +62,7 @@ demo: setup
 	@$(PY) -m chaos run partition-g2-cp-vs-ap --stack-run-dir $(RUN_DIR)
 
 up: setup
-	@$(if $(ALERTS),scripts/setup.sh prometheus,true)
+	@$(if $(ALERTS),scripts/setup.sh prometheus alertmanager,true)
 	@$(PY) -m stack up --run-dir $(RUN_DIR) --nodes $(NODES) $(if $(ALERTS),--alerts)
 
 down:

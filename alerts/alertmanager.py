@@ -74,6 +74,13 @@ class WebhookReceiver:
                 self.send_response(200)
                 self.end_headers()
 
+            def do_GET(self):  # a liveness answer, for the stack's readiness check and for people
+                body = json.dumps({"receiver": "caplab-webhook", "notifications": len(receiver.notifications)})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
             def log_message(self, *args):
                 pass
 

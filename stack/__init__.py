@@ -50,13 +50,14 @@ class Stack:
                           "-proxy-metrics", "-runtime-metrics"],
             self.run_dir, port=cfg.toxiproxy_port, ready=lambda: _http_ok(cfg.toxiproxy_url + "/version"))
         self.services = {s: self._service(s) for s in SERVICES}
-        self.alertmanager = None
+        self.alertmanager = self.webhook = None
         self.prometheus = self._prometheus() if cfg.alerts else None
 
     def _prometheus(self):
         """Prometheus with caplab's rules; the fast alert profile for the test stack profile.
 
-        With a webhook port, Alertmanager too, routing every notification to that webhook."""
+        With a webhook port, Alertmanager too, routing every notification to that webhook; with
+        ``webhook_receiver``, the stack runs the receiver as well, appending to alerts/notifications.jsonl."""
         from alerts.prometheus import PrometheusServer
         from alerts.settings import load_alert_settings
         cfg = self.config
@@ -64,10 +65,24 @@ class Stack:
         settings = load_alert_settings(profile, env=cfg.service_env("cp"))
         if cfg.webhook_port:
             from alerts.alertmanager import AlertmanagerServer
+            if cfg.webhook_receiver:
+                self.webhook = self._webhook(cfg.webhook_port)
             self.alertmanager = AlertmanagerServer(self.run_dir, cfg.alertmanager_port,
                                                    f"http://127.0.0.1:{cfg.webhook_port}/", settings)
         return PrometheusServer(self.run_dir, cfg.prometheus_port, cfg, settings,
                                 alertmanager=self.alertmanager.address if self.alertmanager else None)
+
+    def _webhook(self, port: int) -> ManagedProcess:
+        """The webhook receiver (``python -m alerts webhook``) as a stack process."""
+        url = f"http://127.0.0.1:{port}/"
+        argv = [sys.executable, "-m", "alerts", "webhook", "--port", str(port), "--out", str(self.notifications)]
+        return ManagedProcess("webhook", argv, self.run_dir, port=port, env={"PYTHONPATH": str(ROOT)},
+                              ready=lambda: _http_ok(url))
+
+    @property
+    def notifications(self) -> Path:
+        """Where the stack's webhook receiver appends Alertmanager's notifications (JSON lines)."""
+        return self.run_dir / "alerts" / "notifications.jsonl"
 
     def _service(self, mode: str) -> ManagedProcess:
         cfg = self.config
@@ -142,7 +157,7 @@ class Stack:
         return rows
 
     def _extras(self):
-        return [p for p in (self.alertmanager, self.prometheus) if p is not None]
+        return [p for p in (self.webhook, self.alertmanager, self.prometheus) if p is not None]
 
     def flush(self):
         """Empty every node (between tests)."""

@@ -15,11 +15,18 @@ def main(argv=None) -> int:
     parser.add_argument("--run-dir", default="run", help="where pid files, data and logs live (default: run)")
     parser.add_argument("--nodes", type=int, default=2, help="how many redis nodes: g1..gN (default 2)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="local")
-    parser.add_argument("--alerts", action="store_true", help="also run Prometheus with caplab's alert rules")
+    parser.add_argument("--alerts", action="store_true",
+                        help="also run Prometheus with caplab's alert rules, Alertmanager, and a webhook receiver")
+    parser.add_argument("--webhook-port", type=int, default=9095,
+                        help="with --alerts: the webhook receiver's port (default 9095)")
     args = parser.parse_args(argv)
     if not 1 <= args.nodes <= 9:
         parser.error("--nodes must be between 1 and 9")
-    cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile, alerts=args.alerts,
+    # down and status also cover the alerting processes an earlier `up --alerts` started
+    alerts = args.alerts or (args.command != "up" and any(
+        (Path(args.run_dir) / f"{name}.pid").exists() for name in ("prometheus", "alertmanager", "webhook")))
+    cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile, alerts=alerts,
+                      webhook_port=args.webhook_port if alerts else 0, webhook_receiver=alerts,
                       nodes=tuple(f"g{i}" for i in range(1, args.nodes + 1)))
     from . import Stack
     try:
@@ -65,6 +72,11 @@ def _print_status(stack):
               f"{'running' if row['running'] else 'stopped'}")
     print(f"CP service: {cfg.service_url('cp')}   AP service: {cfg.service_url('ap')}   "
           f"Toxiproxy API: {cfg.toxiproxy_url}")
+    if stack.prometheus is not None:
+        print(f"Prometheus: {stack.prometheus.url}/alerts" + (
+            f"   Alertmanager: {stack.alertmanager.url}" if stack.alertmanager else ""))
+    if stack.webhook is not None:
+        print(f"notifications: {stack.notifications} (webhook http://127.0.0.1:{cfg.webhook_port}/)")
     print("proxies: " + ", ".join(f"{cfg.proxy_name(s, n)}:{cfg.proxy_port(s, n)}->{cfg.redis_port(n)}"
                                   for s in ("cp", "ap") for n in cfg.nodes))
 

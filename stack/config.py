@@ -39,6 +39,7 @@ class StackConfig:
     prometheus_port: int = 9090
     alertmanager_port: int = 9093
     webhook_port: int = 0  # with alerts: also run Alertmanager, routing to a webhook on this port
+    webhook_receiver: bool = False  # with a webhook port: the stack runs the receiver too (make up ALERTS=1)
     alert_profile: str = ""  # fast | spec; empty: fast for the "test" profile, spec otherwise
 
     def redis_port(self, node: str) -> int:

@@ -1,16 +1,19 @@
 """The local stack: idempotent, stops only its own processes, clear errors for ports and binaries."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
+import requests
 
 from stack import ROOT, Stack
 from stack.config import test_config
-from stack.process import StackError
+from stack.process import StackError, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -64,3 +67,31 @@ def test_process_that_dies_at_start_reports_its_log(tmp_path):
     with pytest.raises(StackError, match="boom: bad flag"):
         proc.start()
     assert not proc.running()
+
+
+def test_up_with_alerts_runs_alertmanager_and_a_webhook_and_down_stops_them(tmp_path):
+    """`make up ALERTS=1`: Prometheus, Alertmanager and a webhook receiver that writes notifications
+    to the run folder; a plain `make down` (no ALERTS) stops them with the rest."""
+    cfg = test_config(tmp_path, offset=220, alerts=True, webhook_receiver=True)
+    cfg = cfg.with_(webhook_port=cfg.alertmanager_port + 2)
+    s = Stack(cfg)
+    try:
+        s.up(progress=lambda _m: None)
+        names = {row["name"] for row in s.status() if row["running"]}
+        assert {"prometheus", "alertmanager", "webhook"} <= names
+        alert = {"labels": {"alertname": "CaplabStackSelfTest", "service": "cp", "node": "g1"},
+                 "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        requests.post(s.alertmanager.url + "/api/v2/alerts", json=[alert], timeout=5).raise_for_status()
+        wait_until(lambda: s.notifications.exists() and "CaplabStackSelfTest" in s.notifications.read_text(),
+                   15, "the webhook writes Alertmanager's notification to the run folder")
+        note = json.loads(s.notifications.read_text().splitlines()[0])
+        assert note["alerts"][0]["labels"]["alertname"] == "CaplabStackSelfTest"
+        assert note["alerts"][0]["status"] == "firing"
+        out = subprocess.run([sys.executable, "-m", "stack", "down", "--run-dir", str(tmp_path)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        for name in ("prometheus", "alertmanager", "webhook", "app-cp", "toxiproxy"):
+            assert f"{name}" in out.stdout and "stopped" in out.stdout
+        assert not any(row["running"] for row in Stack(cfg).status())
+    finally:
+        s.down(progress=lambda _m: None)
