@@ -21,7 +21,9 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
 
 COPY app/ ./app/
-RUN mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && chown caplab:caplab "$PROMETHEUS_MULTIPROC_DIR"
+# alerts/ for compose's webhook receiver (alerts/webhook.py, standard library only); /data is its volume.
+COPY alerts/ ./alerts/
+RUN mkdir -p "$PROMETHEUS_MULTIPROC_DIR" /data && chown caplab:caplab "$PROMETHEUS_MULTIPROC_DIR" /data
 
 USER caplab
 EXPOSE 5001 5002

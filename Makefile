@@ -96,7 +96,7 @@ alerts-render: setup
 	@$(PY) -m alerts render
 
 alerts-test: setup
-	@scripts/setup.sh prometheus
+	@scripts/setup.sh prometheus alertmanager
 	@$(PY) -m alerts test
 
 alerts-drill: setup-all

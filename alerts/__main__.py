@@ -1,6 +1,6 @@
 """python -m alerts render|test: render the rules from settings, and test them with promtool.
 
-  python -m alerts render                       refresh alerts/rules/ and alerts/tests/ (spec)
+  python -m alerts render                       refresh alerts/rules/, alerts/tests/ and the compose configs (spec)
   python -m alerts render --profile fast --out run/alerts [--set hint_backlog=50 ...]
   python -m alerts test                         promtool check + test, both profiles
   python -m alerts webhook --port 9095          a local receiver for Alertmanager's notifications
@@ -32,7 +32,8 @@ def cmd_render(args) -> int:
             raise SystemExit("without --out only the spec profile is rendered (into alerts/); "
                              "give --out DIR for other profiles or --set")
         render_checked_in()
-        print("rendered alerts/rules/caplab-alerts.yml and alerts/tests/caplab-alerts.spec.test.yml")
+        print("rendered alerts/rules/caplab-alerts.yml, alerts/tests/caplab-alerts.spec.test.yml, "
+              "docker/prometheus.yml and docker/alertmanager.yml")
         return 0
     import os
     rules, tests = render_into(Path(args.out), args.profile, env=os.environ, **_overrides(args.set))
@@ -60,9 +61,8 @@ def cmd_test(args) -> int:
 
 
 def cmd_webhook(args) -> int:
-    from .alertmanager import serve_webhook
-    serve_webhook(args.port, Path(args.out))
-    return 0
+    from .webhook import main as webhook_main
+    return webhook_main(["--port", str(args.port), "--out", args.out, "--host", args.host])
 
 
 def main(argv=None) -> int:
@@ -79,6 +79,7 @@ def main(argv=None) -> int:
     w = sub.add_parser("webhook", help="receive Alertmanager notifications, append them to a file")
     w.add_argument("--port", type=int, default=9095)
     w.add_argument("--out", default="run/alerts/notifications.jsonl")
+    w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     args = ap.parse_args(argv)
     try:
         return {"render": cmd_render, "test": cmd_test, "webhook": cmd_webhook}[args.cmd](args)

@@ -5,10 +5,6 @@ too, so a run can show a notification for the fault and one for the heal.
 """
 from __future__ import annotations
 
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -57,78 +53,3 @@ class AlertmanagerServer(ManagedProcess):
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "alertmanager.yml").write_text(render_config(self.webhook_url, self.settings))
         return super().start()
-
-
-class WebhookReceiver:
-    """A small HTTP server that keeps every Alertmanager notification (and appends it to a file)."""
-
-    def __init__(self, port: int = 0, out: Path | None = None):
-        self.notifications: list[dict] = []
-        self.out = Path(out) if out else None
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver._keep(json.loads(body or b"{}"))
-                self.send_response(200)
-                self.end_headers()
-
-            def do_GET(self):  # a liveness answer, for the stack's readiness check and for people
-                body = json.dumps({"receiver": "caplab-webhook", "notifications": len(receiver.notifications)})
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body.encode())
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="webhook", daemon=True)
-        self._lock = threading.Lock()
-
-    def _keep(self, payload: dict):
-        note = {"received_ms": time.time_ns() // 1_000_000, "status": payload.get("status"),
-                "alerts": [{"status": a.get("status"), "labels": a.get("labels", {}),
-                            "startsAt": a.get("startsAt"), "endsAt": a.get("endsAt")}
-                           for a in payload.get("alerts", [])]}
-        with self._lock:
-            self.notifications.append(note)
-            if self.out:
-                self.out.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.out, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(note) + "\n")
-
-    def seen(self, alertname: str, status: str, **labels) -> list[dict]:
-        """Notifications holding ``alertname`` in ``status`` (firing or resolved) with ``labels``."""
-        with self._lock:
-            return [n for n in self.notifications for a in n["alerts"]
-                    if a["labels"].get("alertname") == alertname and a["status"] == status
-                    and all(a["labels"].get(k) == v for k, v in labels.items())]
-
-    def start(self) -> "WebhookReceiver":
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> "WebhookReceiver":
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-def serve_webhook(port: int, out: Path) -> None:
-    """Run a receiver in the foreground (``python -m alerts webhook``) until Ctrl-C."""
-    with WebhookReceiver(port, out) as rx:
-        print(f"webhook receiver on {rx.url}, notifications appended to {out}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass

@@ -37,12 +37,16 @@ def render_config(stack_config, settings: AlertSettings, rules_file: str,
     cfg = stack_config
     if toxiproxy is None:
         toxiproxy = toxiproxy_has_metrics(cfg.toxiproxy_url)
-    jobs = [{"job_name": f"caplab_{s}",
-             "static_configs": [{"targets": [cfg.service_url(s).removeprefix("http://")]}]}
-            for s in ("cp", "ap")]
+    targets = {f"caplab_{s}": cfg.service_url(s).removeprefix("http://") for s in ("cp", "ap")}
     if toxiproxy:
-        jobs.append({"job_name": "toxiproxy",
-                     "static_configs": [{"targets": [cfg.toxiproxy_url.removeprefix("http://")]}]})
+        targets["toxiproxy"] = cfg.toxiproxy_url.removeprefix("http://")
+    return render_scrape_config(targets, settings, rules_file, alertmanager)
+
+
+def render_scrape_config(targets: dict, settings: AlertSettings, rules_file: str,
+                         alertmanager: str | None = None) -> str:
+    """prometheus.yml: one job per ``targets`` entry (job -> host:port), the rules, Alertmanager."""
+    jobs = [{"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in targets.items()]
     doc = {"global": {"scrape_interval": duration(settings.scrape_interval_s),
                       "scrape_timeout": duration(min(settings.scrape_interval_s, 10)),
                       "evaluation_interval": duration(settings.evaluation_interval_s)},

@@ -48,6 +48,8 @@ def render_checked_in():
     CHECKED_IN_RULES.parent.mkdir(parents=True, exist_ok=True)
     CHECKED_IN_RULES.write_text(render_rules(settings))
     CHECKED_IN_TESTS.write_text(render_tests(settings, f"../rules/{RULES_NAME}"))
+    from . import compose
+    compose.render()
 
 
 def checked_in_drift() -> list[str]:
@@ -55,8 +57,9 @@ def checked_in_drift() -> list[str]:
     settings = load_alert_settings("spec", env={})
     fresh = {CHECKED_IN_RULES: render_rules(settings),
              CHECKED_IN_TESTS: render_tests(settings, f"../rules/{RULES_NAME}")}
+    from . import compose
     return [str(p.relative_to(HERE.parent)) for p, text in fresh.items()
-            if not p.exists() or p.read_text() != text]
+            if not p.exists() or p.read_text() != text] + compose.drift()
 
 
 def check_profile(profile: str) -> list[tuple[str, subprocess.CompletedProcess]]:
@@ -68,6 +71,9 @@ def check_profile(profile: str) -> list[tuple[str, subprocess.CompletedProcess]]
 
 
 def check_checked_in() -> list[tuple[str, subprocess.CompletedProcess]]:
-    """promtool on the checked-in spec rules: syntax, the generated tests, the hand-written tests."""
+    """promtool on the checked-in spec rules: syntax, the generated tests, the hand-written tests;
+    then the compose configs (promtool and amtool), laid out as docker-compose.yml mounts them."""
+    from . import compose
     return [("check rules", promtool("check", "rules", str(CHECKED_IN_RULES))),
-            ("test rules", promtool("test", "rules", str(CHECKED_IN_TESTS), str(LITERAL_TESTS)))]
+            ("test rules", promtool("test", "rules", str(CHECKED_IN_TESTS), str(LITERAL_TESTS))),
+            *compose.check()]

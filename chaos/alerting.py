@@ -51,7 +51,7 @@ class AlertProbe:
             self.notes.append(f"alerts still active before the run: {active}")
         port = getattr(self.stack.config, "webhook_port", 0)
         if port and getattr(self.stack, "alertmanager", None) is not None:
-            from alerts.alertmanager import WebhookReceiver
+            from alerts.webhook import WebhookReceiver
             self.webhook = WebhookReceiver(port, self.run_dir / "notifications.jsonl").start()
 
     def start(self, recorder) -> None:

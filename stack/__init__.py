@@ -73,9 +73,9 @@ class Stack:
                                 alertmanager=self.alertmanager.address if self.alertmanager else None)
 
     def _webhook(self, port: int) -> ManagedProcess:
-        """The webhook receiver (``python -m alerts webhook``) as a stack process."""
+        """The webhook receiver (``python -m alerts.webhook``) as a stack process."""
         url = f"http://127.0.0.1:{port}/"
-        argv = [sys.executable, "-m", "alerts", "webhook", "--port", str(port), "--out", str(self.notifications)]
+        argv = [sys.executable, "-m", "alerts.webhook", "--port", str(port), "--out", str(self.notifications)]
         return ManagedProcess("webhook", argv, self.run_dir, port=port, env={"PYTHONPATH": str(ROOT)},
                               ready=lambda: _http_ok(url))
 

@@ -10,7 +10,8 @@ import time
 import pytest
 import requests
 
-from alerts.alertmanager import AlertmanagerServer, WebhookReceiver
+from alerts.alertmanager import AlertmanagerServer
+from alerts.webhook import WebhookReceiver
 from alerts.prometheus import PrometheusServer
 from alerts.settings import load_alert_settings
 from alerts.watch import AlertWatcher, check

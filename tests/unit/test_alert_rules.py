@@ -93,3 +93,24 @@ def test_invalid_settings_are_reported_together():
     assert "error_ratio" in str(err.value) and "rate_window_s" in str(err.value)
     with pytest.raises(AlertSettingsError):
         load_alert_settings("slow")
+
+
+def test_compose_config_check_catches_a_wrong_mount_and_a_broken_alertmanager_config(tmp_path):
+    """alerts.compose.check lays the configs out as docker-compose.yml mounts them, so a rules folder
+    mounted elsewhere, or an Alertmanager config with no such receiver, fails it."""
+    from alerts import compose
+    good = {what: p.returncode for what, p in compose.check()}
+    assert good == {"check compose prometheus.yml": 0, "check compose alertmanager.yml": 0}
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    doc["services"]["prometheus"]["volumes"][1] = "./alerts/rules:/etc/prometheus/rules-elsewhere:ro"
+    (tmp_path / "docker").mkdir()
+    broken_am = yaml.safe_load((ROOT / "docker" / "alertmanager.yml").read_text())
+    broken_am["route"]["receiver"] = "nobody"
+    (tmp_path / "docker" / "alertmanager.yml").write_text(yaml.safe_dump(broken_am))
+    (tmp_path / "docker" / "prometheus.yml").write_text((ROOT / "docker" / "prometheus.yml").read_text())
+    (tmp_path / "alerts").symlink_to(ROOT / "alerts")
+    (tmp_path / "docker-compose.yml").write_text(yaml.safe_dump(doc))
+    bad = {what: p for what, p in compose.check(tmp_path / "docker-compose.yml")}
+    prom, am = bad["check compose prometheus.yml"], bad["check compose alertmanager.yml"]
+    assert prom.returncode != 0 and "caplab-alerts.yml" in prom.stdout + prom.stderr
+    assert am.returncode != 0 and "nobody" in am.stdout + am.stderr

@@ -109,9 +109,15 @@ def compose_redis_settings(svc, compose_root=ROOT):
 
 # --- services, ports, proxies --------------------------------------------------------------------
 
+MONITORING = ("prometheus", "alertmanager", "webhook")
+
+
 def test_service_set_matches_the_stack(services):
     expected = {db(n) for n in STACK.nodes} | {app(s) for s in SERVICES} | {"toxiproxy"}
-    assert set(services) == expected
+    assert {name for name, svc in services.items() if not svc.get("profiles")} == expected
+    # `make up ALERTS=1` has the same three; compose starts them with --profile monitoring only
+    assert {name for name, svc in services.items() if svc.get("profiles")} == set(MONITORING)
+    assert all(services[name]["profiles"] == ["monitoring"] for name in MONITORING)
 
 
 def test_each_service_runs_its_mode_on_the_stack_port(services):
@@ -192,6 +198,41 @@ def test_every_service_is_on_cap_network_with_health_check_and_limits(compose, s
         assert svc["healthcheck"]["test"], name
         assert set(svc["deploy"]["resources"]["limits"]) >= {"cpus", "memory"}, name
         assert svc.get("restart"), name
+
+
+# --- monitoring: Prometheus, Alertmanager, the webhook ------------------------------------------
+
+def test_monitoring_configs_are_the_rendered_ones_and_mounted_where_the_commands_look():
+    from alerts import compose as monitoring
+    assert monitoring.drift() == [], "run `python -m alerts render` and commit docker/*.yml"
+    prom = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text())
+    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in prom["scrape_configs"]}
+    assert targets == {"caplab_cp": [f"{app('cp')}:{STACK.service_ports['cp']}"],
+                       "caplab_ap": [f"{app('ap')}:{STACK.service_ports['ap']}"],
+                       "toxiproxy": [f"toxiproxy:{STACK.toxiproxy_port}"]}
+    assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    am = yaml.safe_load((ROOT / "docker" / "alertmanager.yml").read_text())
+    assert am["receivers"][0]["webhook_configs"][0] == {"url": "http://webhook:9095/", "send_resolved": True}
+
+
+def test_monitoring_services_are_pinned_local_only_and_wired(services):
+    assert services["prometheus"]["image"] == "prom/prometheus:v2.42.0"  # Debian 12's, as in make up
+    assert services["alertmanager"]["image"] == "prom/alertmanager:v0.25.0"
+    assert services["webhook"]["image"] == "caplab-app:latest"
+    for name, port in (("prometheus", 9090), ("alertmanager", 9093), ("webhook", 9095)):
+        assert published(services[name])[port] == ("127.0.0.1", port), f"{name} must publish on 127.0.0.1 only"
+    prom = services["prometheus"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prom["command"]
+    assert mounts(prom)["/etc/prometheus/prometheus.yml"] == "./docker/prometheus.yml"
+    assert mounts(prom)["/etc/prometheus/rules"] == "./alerts/rules"
+    am = services["alertmanager"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in am["command"]
+    assert mounts(am)["/etc/alertmanager/alertmanager.yml"] == "./docker/alertmanager.yml"
+    hook = services["webhook"]["command"]
+    assert hook[:3] == ["python", "-m", "alerts.webhook"] and hook[hook.index("--port") + 1] == "9095"
+    assert hook[hook.index("--host") + 1] == "0.0.0.0", "inside its container it must listen on every interface"
+    # Prometheus scrapes Toxiproxy, which 2.12 serves only with these flags
+    assert {"-proxy-metrics", "-runtime-metrics"} <= set(services["toxiproxy"]["command"])
 
 
 # --- Redis ---------------------------------------------------------------------------------------
@@ -289,7 +330,7 @@ def test_dockerfile_is_slim_and_runs_as_a_non_root_user():
     runs = " ".join(args for op, args in steps if op == "RUN")
     assert "pip install --no-cache-dir -r requirements.lock" in runs
     copied = [args.split()[0] for op, args in steps if op == "COPY"]
-    assert set(copied) <= {"requirements.lock", "app/"}, "copy app/ and the lock file only"
+    assert set(copied) <= {"requirements.lock", "app/", "alerts/"}, "copy app/, alerts/ and the lock file only"
 
 
 def test_dockerfile_checks_health_and_serves_through_the_config_check():
