@@ -14,10 +14,13 @@ reported, so it is expected to fail its RPO.
 """
 from __future__ import annotations
 
+import shutil
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from harness.history import FaultEvent
 
@@ -39,6 +42,8 @@ class DrillContext:
     rejected: list = field(default_factory=list)  # {"backup", "reason"}: backups that failed verify
     moved: dict = field(default_factory=dict)  # node -> where its lost data folder went
     inner: dict = field(default_factory=dict)  # node -> restore_snapshot's own steps and durations
+    torn: dict = field(default_factory=dict)  # node -> the AOF tail the aof-tail-torn disaster cut off
+    aof: dict = field(default_factory=dict)  # node -> AofTail sampler (aof-tail-torn only)
 
     @contextmanager
     def step(self, name: str, target: str = "stack"):
@@ -61,13 +66,17 @@ class DrillContext:
         return self.stack.nodes[name]
 
     def wipe(self, name: str) -> None:
-        """kill -9 the node, then move its data folder aside (kept for forensics): it will start empty."""
+        """kill -9 the node, then move its data folder aside: it will start empty.
+
+        The lost folder goes into the drill's run folder (``lost/<node>-<time>``), kept for forensics
+        next to the drill's evidence rather than piling up beside the stack's live data."""
         node = self.node(name)
         node.kill()
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         if node.data_dir.exists():
-            aside = node.data_dir.with_name(f"{node.data_dir.name}.lost-{stamp}")
-            node.data_dir.rename(aside)
+            aside = Path(self.backups_root).parent / "lost" / f"{name}-{stamp}"
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(node.data_dir), aside)
             self.moved[name] = str(aside)
 
     def verified_backup(self, name: str, oldest: bool = False):
@@ -115,6 +124,9 @@ class Disaster:
     mechanism: str  # what should bound the loss
     expect: dict = field(default_factory=lambda: {"rpo": "pass", "rto": "pass"})
     backups: bool = True  # whether the drill's backup schedule runs
+
+    def prepare(self, ctx: DrillContext) -> None:
+        """Called under load just before the disaster's time is taken; most disasters need nothing."""
 
     def inject(self, ctx: DrillContext) -> str:
         """Do the damage; return the target, e.g. "g2"."""
@@ -172,6 +184,86 @@ class StaleRestore(Disaster):
         ctx.restore("g1", ctx.verified_backup("g1", oldest=True), repair=True)
 
 
+class AofTail:
+    """Sizes of one node's AOF increment file, sampled while the load runs."""
+
+    def __init__(self, node, every_s: float = 0.05):
+        self.node, self.every_s = node, every_s
+        self.samples: list[tuple[float, Path, int]] = []  # (monotonic time, file, size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"aof-{node.node}", daemon=True)
+
+    def current(self) -> Path | None:
+        """The AOF file new writes are appended to: Redis 7's newest ``*.incr.aof``."""
+        incr = sorted((self.node.data_dir / "appendonlydir").glob("*.incr.aof"),
+                      key=lambda p: int(p.name.rsplit(".", 3)[-3]))
+        return incr[-1] if incr else None
+
+    def _run(self):
+        while not self._stop.is_set():
+            path = self.current()
+            if path is not None:
+                self.samples.append((time.monotonic(), path, path.stat().st_size))
+            self._stop.wait(self.every_s)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def size_before(self, seconds: float) -> tuple[Path, int] | None:
+        """The file and its size ``seconds`` ago (the newest sample at least that old), or None."""
+        cutoff = time.monotonic() - seconds
+        old = [(path, size) for t, path, size in self.samples if t <= cutoff]
+        return old[-1] if old else None
+
+
+class AofTailTorn(Disaster):
+    """A power cut at the worst moment for ``appendfsync everysec``: both nodes die, and the last
+    second of their AOFs, written by Redis but not yet fsynced by the kernel, never reached the disk.
+
+    A ``kill -9`` alone loses nothing (the written AOF sits in the page cache and survives the
+    process), so the drill simulates the lost page cache: it cuts each node's AOF back to its size
+    one second before the crash. Redis loads the truncated tail (``aof-load-truncated yes``)."""
+
+    unsynced_s = 1.0  # appendfsync everysec: at most this much written AOF is not yet on disk
+
+    def prepare(self, ctx):
+        ctx.aof = {n: AofTail(ctx.node(n)) for n in ctx.stack.config.nodes}
+        for tail in ctx.aof.values():
+            tail.start()
+        time.sleep(self.unsynced_s + 0.3)  # enough samples to look one second back
+
+    def inject(self, ctx):
+        cut = {}
+        for n, tail in ctx.aof.items():
+            cut[n] = tail.size_before(self.unsynced_s)
+            ctx.node(n).kill()
+            tail.stop()
+        for n, found in cut.items():
+            if found is None:
+                raise RuntimeError(f"no AOF sample of {n} from {self.unsynced_s:g} s before the crash")
+            path, size = found
+            if path != ctx.aof[n].current():
+                raise RuntimeError(f"{n} rewrote its AOF during the last {self.unsynced_s:g} s; run the drill again")
+            torn = path.stat().st_size - size
+            with open(path, "r+b") as f:
+                f.truncate(size)
+            ctx.torn[n] = {"file": path.name, "bytes_torn": torn, "kept_bytes": size}
+            ctx.say(f"  {n}: {torn} bytes of {path.name} torn off (the last {self.unsynced_s:g} s)")
+        return ",".join(cut)
+
+    def recover(self, ctx):
+        for n in ctx.stack.config.nodes:
+            with ctx.step(f"start-{n}", n) as note:
+                ctx.node(n).start()
+                with ctx.node(n).client() as c:
+                    note[0] = f"{c.dbsize()} keys loaded from the AOF"
+        ctx.repair()
+
+
 class TotalLossNoBackup(BothNodesLost):
     pass  # same damage; its drill takes no backups, so recovery finds none and starts the nodes empty
 
@@ -193,6 +285,11 @@ CATALOGUE = {d.name: d for d in [
                  "g1 comes back with old data; anti-entropy repair brings it up to date from g2, so no "
                  "acknowledged write is lost (RPO 0).",
                  "the surviving replica (g2), through anti-entropy repair after the restore"),
+    AofTailTorn("aof-tail-torn", "power cut on both nodes: the last second of each AOF never reached the disk",
+                "Both nodes restart from their own AOF, which lacks its last second (appendfsync everysec at "
+                "its worst); the writes acknowledged in that second are lost, about one second of them, far "
+                "within the RPO.",
+                "AOF fsync every second (appendfsync everysec)", backups=False),
     TotalLossNoBackup("total-loss-no-backup", "both nodes killed and wiped, and no backup exists",
                       "Nothing can bring the data back: the nodes restart empty, every acknowledged write "
                       "made before the disaster is lost, and the drill must say so: RPO FAIL.",

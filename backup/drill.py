@@ -138,7 +138,8 @@ def _drill(disaster, ctx, urls, run_id, opts, notes, history_path) -> dict:
     workload = Workload(load, urls, run_id, rec, seed=int(time.time()))
     schedule = BackupSchedule(list(stack.nodes.values()), ctx.backups_root, opts.backup_every_s, rec, ctx.say)
     facts = {"backup_rounds": schedule.rounds, "steps": ctx.steps, "restored": ctx.restored,
-             "rejected_backups": ctx.rejected, "moved_aside": ctx.moved, "restore_inner_steps": ctx.inner}
+             "rejected_backups": ctx.rejected, "moved_aside": ctx.moved, "restore_inner_steps": ctx.inner,
+             "aof_torn": ctx.torn}
     sampler.start()
     try:
         time.sleep(0.3)
@@ -149,6 +150,7 @@ def _drill(disaster, ctx, urls, run_id, opts, notes, history_path) -> dict:
             notes.append("no backups exist in this drill: the schedule never ran")
         time.sleep(opts.warmup_s)
         schedule.stop()  # a real schedule fails against dead nodes; the drill stops it cleanly instead
+        disaster.prepare(ctx)
         for c in workload.clients:  # later writes use fresh keys, so none can hide a lost one
             c.keys = key_space(run_id, c.service, "after-", load.keys)
         t, wall = rec.now()

@@ -37,10 +37,27 @@ def test_node_wiped_loses_no_acknowledged_write(drill_stack, tmp_path):
     assert v["rpo"]["figures"]["acknowledged"] > 50
     assert v["rto"]["valid"] == "valid" and 0 <= v["rto"]["figures"]["rto_s"] < 15
     assert v["rto"]["figures"]["restore_s"] is not None
-    assert list(drill_stack.nodes["g2"].data_dir.parent.glob("g2.lost-*"))  # kept for forensics
+    lost = list((out.run_dir / "lost").glob("g2-*"))  # kept for forensics, with the drill's evidence
+    assert lost and (lost[0] / "appendonlydir").is_dir()
+    assert not list(drill_stack.nodes["g2"].data_dir.parent.glob("g2*lost*")), "nothing piles up beside live data"
     history = (out.run_dir / "history.jsonl").read_text()
     assert '"name":"disaster:node-wiped"' in history and '"name":"restore:repair"' in history
     assert (out.run_dir / "experiment.json").exists()
+    assert all(n.running() for n in drill_stack.nodes.values())
+
+
+def test_aof_tail_torn_loses_about_the_last_second_and_says_the_aof_bounded_it(drill_stack, tmp_path):
+    out = run_drill(CATALOGUE["aof-tail-torn"], drill_stack, tmp_path, FAST, say=lambda _m: None)
+    results = json.loads((out.run_dir / "results.json").read_text())
+    v = {x["checker"]: x for x in results["verdicts"]}
+    assert out.passed, results
+    rpo = v["rpo"]["figures"]
+    # the writes of the torn second are really gone, and only those: older ones all survived
+    assert rpo["lost"] > 0 and rpo["bounded"] and rpo["lost"] < rpo["acknowledged"] / 2, rpo
+    assert 0.5 <= rpo["loss_window_s"] <= 2.5, rpo
+    assert "AOF fsync every second" in rpo["mechanism"]
+    torn = results["facts"]["aof_torn"]
+    assert set(torn) == {"g1", "g2"} and all(t["bytes_torn"] > 0 for t in torn.values()), torn
     assert all(n.running() for n in drill_stack.nodes.values())
 
 
