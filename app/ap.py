@@ -13,6 +13,7 @@ import threading
 
 from . import hints
 from .errors import NotFound, Unavailable
+from .fanout import run_script_on
 from .metrics import HINTS_PENDING, STALENESS
 from .nodes import NodeUnavailable
 from .records import RECORD_FIELDS, Record, hints_key, record_args, record_from_fields, record_key
@@ -36,26 +37,28 @@ class APStore:
         rk = record_key(key)
         rec = Record(value, self.clock.tick(), hints.now_ms(), self.writer_name)
         down = [n for n in self.nodes if not n.allows_call()]
+        up = [n for n in self.nodes if n not in down]
         stored, failed, touched = [], list(down), False
-        for node in self.nodes:
-            if node in down:
-                continue
-            # The first node to store carries the hints for nodes already known to be down.
-            hinted = [hints_key(d.name) for d in down] if not stored else []
-            args = record_args(rec, rec.written_at, key) if hinted else record_args(rec)
-            try:
-                node.call(node.store_script, keys=[rk] + hinted, args=args)
-                stored.append(node)
-                if hinted:
-                    self._note_hint([d.name for d in down], rec.written_at)
-            except NodeUnavailable as exc:
+        # The first reachable node carries the hints for nodes already known to be down, in the
+        # same script call; every reachable node gets the write at once (app/fanout.py).
+        carrier, hinted = (up[0] if up else None), [hints_key(d.name) for d in down]
+        replies = run_script_on([(node, [rk] + hinted, record_args(rec, rec.written_at, key))
+                                 if node is carrier and hinted else (node, [rk], record_args(rec))
+                                 for node in up])
+        for node in up:
+            if isinstance(replies[node], NodeUnavailable):
                 failed.append(node)
-                touched = touched or exc.touched
+                touched = touched or replies[node].touched
+            else:
+                stored.append(node)
+        if hinted and carrier in stored:
+            self._note_hint([d.name for d in down], rec.written_at)
         if not stored:
             raise Unavailable("no node reachable: " + ", ".join(n.name for n in failed),
                               outcome="unknown" if touched else "not_applied", mode=self.mode,
                               nodes=[n.name for n in failed], retry_after=1)
-        late = [n for n in failed if n not in down]
+        # Hint the nodes that failed during the call, and the down ones too if their carrier failed.
+        late = [n for n in failed if n not in down or carrier not in stored]
         if late:
             self._hint_late(stored, late, key, rec.written_at)
         return {"key": key, "value": value, "version": str(rec.version), "mode": self.mode,

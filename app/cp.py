@@ -1,6 +1,7 @@
 """The CP policy: a linearizable register per key over a majority quorum.
 
-Write: store the record with "store if newer" on the nodes, and answer once a quorum has it. The
+Write: store the record with "store if newer" on the nodes (sent to all at once, app/fanout.py),
+and answer once a quorum has it. The
 version comes from the hybrid clock; a node that holds a newer version rejects it and tells us
 that version, and we retry above it. A quorum of accepts therefore proves the new version is above
 every version a quorum held when the write began (quorums intersect), which is what the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import time
 
 from .errors import NotFound, Unavailable
+from .fanout import hmget_on, run_script_on
 from .metrics import CP_REFUSALS
 from .nodes import NodeUnavailable
 from .records import RECORD_FIELDS, ZERO, Record, Version, record_args, record_from_fields, record_key
@@ -59,14 +61,12 @@ class CPStore:
         for _attempt in range(MAX_ATTEMPTS):
             rec = Record(value, self.clock.tick(above), time.time_ns() // 1_000_000, self.writer_name)
             acked, rejected, failed = [], [], []
-            for i, node in enumerate(nodes):
-                try:
-                    res = node.call(node.store_script, keys=[rk], args=record_args(rec))
-                except NodeUnavailable as exc:
+            replies = run_script_on([(node, [rk], record_args(rec)) for node in nodes])
+            for node in nodes:
+                res = replies[node]
+                if isinstance(res, NodeUnavailable):
                     failed.append(node.name)
-                    touched = touched or exc.touched
-                    if len(nodes) - len(failed) < self.quorum:
-                        break  # a quorum is out of reach this round
+                    touched = touched or res.touched
                     continue
                 touched = True
                 if int(res[0]) == 0:
@@ -92,13 +92,11 @@ class CPStore:
             nodes = nodes[-1:]  # test-only: deliberately not a quorum
         rk = record_key(key)
         seen, failed = {}, []
-        for node in nodes:
-            try:
-                seen[node] = record_from_fields(node.call(node.client.hmget, rk, *RECORD_FIELDS))
-            except NodeUnavailable:
+        for node, reply in hmget_on(nodes, rk, RECORD_FIELDS).items():
+            if isinstance(reply, NodeUnavailable):
                 failed.append(node.name)
-                if len(nodes) - len(failed) < self._read_quorum():
-                    break
+            else:
+                seen[node] = record_from_fields(reply)
         if len(seen) < self._read_quorum():
             self._refuse("read", "not_applied", f"no quorum: could not read {', '.join(failed)}; "
                          f"need {self.quorum} of {len(self.nodes)} nodes", nodes=failed)

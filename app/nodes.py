@@ -50,6 +50,7 @@ class Node:
             max_connections=8)
         self.store_script = self.client.register_script(STORE_IF_NEWER)
         self.drop_hint_script = self.client.register_script(DROP_HINT_IF_CURRENT)
+        self.calls = DB_CALLS.labels(node=self.name)
         self.breaker, self.listener = make_breaker(
             self.name, settings.mode, settings.breaker_fail_max,
             settings.breaker_reset_timeout_sec, on_breaker_close)
@@ -72,14 +73,17 @@ class Node:
         except pybreaker.CircuitBreakerError:
             raise NodeUnavailable(self.name, "circuit breaker open", touched=False) from None
         except NETWORK_ERRORS as exc:
-            DB_FAILURES.labels(node=self.name).inc()
-            log.warning("node %s: %s", self.name, exc,
-                        extra={"event": "DB_CONNECT_FAILURE", "node": self.name,
-                               "error": type(exc).__name__})
-            raise NodeUnavailable(self.name, f"{type(exc).__name__}: {exc}", _touched(exc)) from None
+            raise self.unavailable(exc) from None
+
+    def unavailable(self, exc: Exception) -> NodeUnavailable:
+        """Count and log a network failure of a call to this node; return it as NodeUnavailable."""
+        DB_FAILURES.labels(node=self.name).inc()
+        log.warning("node %s: %s", self.name, exc,
+                    extra={"event": "DB_CONNECT_FAILURE", "node": self.name, "error": type(exc).__name__})
+        return NodeUnavailable(self.name, f"{type(exc).__name__}: {exc}", _touched(exc))
 
     def _counted(self, fn, *args, **kwargs):
-        DB_CALLS.labels(node=self.name).inc()
+        self.calls.inc()
         return fn(*args, **kwargs)
 
     def ping(self) -> bool:
