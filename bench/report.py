@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ANALYSIS = Path(__file__).with_name("analysis.md")  # hand-written "where the time goes", kept across runs
@@ -19,12 +19,19 @@ def _cmd(argv):
         return "?"
 
 
+def _version_or_none(package):
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
 def machine(started, command) -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line), "?")
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "command": command,
             "cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_gib, 1),
-            "python": platform.python_version(), "redis_py": version("redis"),
+            "python": platform.python_version(), "redis_py": version("redis"), "hiredis": _version_or_none("hiredis"),
             "flask": version("flask"), "gunicorn": version("gunicorn"),
             "redis_server": _cmd(["redis-server", "--version"]).split(" ")[2].removeprefix("v="),
             "wrk": _cmd(["wrk", "--version"]).split("\n")[0].split(" ")[1] if _cmd(["wrk", "--version"]) else "?"}
@@ -55,7 +62,8 @@ def markdown(results, conns) -> str:
     lines = [
         "# Benchmarks", "",
         f"Measured {m['date']} with `{m['command']}` on {m['cpus']} cores ({m['cpu']}), "
-        f"{m['memory_gib']} GiB; Python {m['python']}, redis-py {m['redis_py']}, Flask {m['flask']}, "
+        f"{m['memory_gib']} GiB; Python {m['python']}, redis-py {m['redis_py']}"
+        f"{' with hiredis ' + m['hiredis'] if m.get('hiredis') else ' (pure-Python parser)'}, Flask {m['flask']}, "
         f"gunicorn {m['gunicorn']} (2 sync workers everywhere), redis-server {m['redis_server']}, "
         f"wrk {m['wrk']} (2 threads, closed loop). The load generator shares the 2 cores with the "
         "services, Toxiproxy and Redis, as it would on a laptop.", "",
