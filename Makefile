@@ -51,6 +51,7 @@ test: setup-all
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-unit: setup
+	@scripts/setup.sh prometheus alertmanager   # promtool and amtool check the alert rules and configs
 	@$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
 test-integration: setup-all
