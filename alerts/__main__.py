@@ -54,7 +54,7 @@ def cmd_test(args) -> int:
     for label, (what, proc) in runs:
         ok = proc.returncode == 0
         failed |= not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {label}: promtool {what}")
+        print(f"{'ok  ' if ok else 'FAIL'} {label}: {what}")
         if not ok or args.verbose:
             print(proc.stdout + proc.stderr)
     return 1 if failed else 0

@@ -6,11 +6,18 @@ service names as targets, and are checked in under docker/ so compose can mount 
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+
+import yaml
+
+from stack.process import require_binary
 
 from .alertmanager import render_config as render_alertmanager
 from .prometheus import render_scrape_config
+from .promtool import PromtoolMissing, promtool
 from .settings import AlertSettings, load_alert_settings
 
 DOCKER = Path(__file__).resolve().parent.parent / "docker"
@@ -51,14 +58,6 @@ def check(compose_file: Path | None = None) -> list[tuple[str, subprocess.Comple
 
     The layout is read from docker-compose.yml's volumes, so a wrong mount fails here too.
     """
-    import shutil
-    import tempfile
-
-    import yaml
-
-    from stack.process import require_binary
-
-    from .promtool import PromtoolMissing, promtool
     compose_file = compose_file or DOCKER.parent / "docker-compose.yml"
     services = yaml.safe_load(compose_file.read_text())["services"]
     amtool = require_binary("amtool", package="prometheus-alertmanager", step="alertmanager", error=PromtoolMissing)
@@ -78,8 +77,9 @@ def check(compose_file: Path | None = None) -> list[tuple[str, subprocess.Comple
                     shutil.copy(source, target)
             config = Path(tmp) / name / config_in_container.lstrip("/")
             if name == "prometheus":
-                out.append(("check compose prometheus.yml", promtool("check", "config", str(config))))
+                out.append(("promtool check config: compose prometheus.yml",
+                            promtool("check", "config", str(config))))
             else:
-                out.append(("check compose alertmanager.yml", subprocess.run(
+                out.append(("amtool check-config: compose alertmanager.yml", subprocess.run(
                     [amtool, "check-config", str(config)], capture_output=True, text=True, timeout=60)))
     return out

@@ -66,14 +66,14 @@ def check_profile(profile: str) -> list[tuple[str, subprocess.CompletedProcess]]
     """Render ``profile`` into a temporary folder; run promtool check rules and test rules on it."""
     with tempfile.TemporaryDirectory(prefix=f"caplab-alerts-{profile}-") as tmp:
         rules, tests = render_into(Path(tmp), profile, env={})
-        return [("check rules", promtool("check", "rules", str(rules))),
-                ("test rules", promtool("test", "rules", str(tests)))]
+        return [("promtool check rules", promtool("check", "rules", str(rules))),
+                ("promtool test rules", promtool("test", "rules", str(tests)))]
 
 
 def check_checked_in() -> list[tuple[str, subprocess.CompletedProcess]]:
     """promtool on the checked-in spec rules: syntax, the generated tests, the hand-written tests;
     then the compose configs (promtool and amtool), laid out as docker-compose.yml mounts them."""
     from . import compose
-    return [("check rules", promtool("check", "rules", str(CHECKED_IN_RULES))),
-            ("test rules", promtool("test", "rules", str(CHECKED_IN_TESTS), str(LITERAL_TESTS))),
+    return [("promtool check rules", promtool("check", "rules", str(CHECKED_IN_RULES))),
+            ("promtool test rules", promtool("test", "rules", str(CHECKED_IN_TESTS), str(LITERAL_TESTS))),
             *compose.check()]

@@ -238,10 +238,13 @@ class AofTailTorn(Disaster):
 
     def inject(self, ctx):
         cut = {}
-        for n, tail in ctx.aof.items():
-            cut[n] = tail.size_before(self.unsynced_s)
-            ctx.node(n).kill()
-            tail.stop()
+        try:
+            for n, tail in ctx.aof.items():
+                cut[n] = tail.size_before(self.unsynced_s)
+                ctx.node(n).kill()
+        finally:
+            for tail in ctx.aof.values():
+                tail.stop()
         for n, found in cut.items():
             if found is None:
                 raise RuntimeError(f"no AOF sample of {n} from {self.unsynced_s:g} s before the crash")

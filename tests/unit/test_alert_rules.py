@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _report(runs):
-    return "\n".join(f"promtool {what}: rc={p.returncode}\n{p.stdout}{p.stderr}" for what, p in runs)
+    return "\n".join(f"{what}: rc={p.returncode}\n{p.stdout}{p.stderr}" for what, p in runs)
 
 
 def test_promtool_is_installed():
@@ -100,7 +100,7 @@ def test_compose_config_check_catches_a_wrong_mount_and_a_broken_alertmanager_co
     mounted elsewhere, or an Alertmanager config with no such receiver, fails it."""
     from alerts import compose
     good = {what: p.returncode for what, p in compose.check()}
-    assert good == {"check compose prometheus.yml": 0, "check compose alertmanager.yml": 0}
+    assert good == {"promtool check config: compose prometheus.yml": 0, "amtool check-config: compose alertmanager.yml": 0}
     doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     doc["services"]["prometheus"]["volumes"][1] = "./alerts/rules:/etc/prometheus/rules-elsewhere:ro"
     (tmp_path / "docker").mkdir()
@@ -111,6 +111,6 @@ def test_compose_config_check_catches_a_wrong_mount_and_a_broken_alertmanager_co
     (tmp_path / "alerts").symlink_to(ROOT / "alerts")
     (tmp_path / "docker-compose.yml").write_text(yaml.safe_dump(doc))
     bad = {what: p for what, p in compose.check(tmp_path / "docker-compose.yml")}
-    prom, am = bad["check compose prometheus.yml"], bad["check compose alertmanager.yml"]
+    prom, am = bad["promtool check config: compose prometheus.yml"], bad["amtool check-config: compose alertmanager.yml"]
     assert prom.returncode != 0 and "caplab-alerts.yml" in prom.stdout + prom.stderr
     assert am.returncode != 0 and "nobody" in am.stdout + am.stderr
