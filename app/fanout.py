@@ -21,10 +21,9 @@ from .nodes import Node, NodeUnavailable
 
 def run_script_on(calls: list[tuple[Node, list, list]]) -> dict:
     """Run each node's ``store_script`` with (keys, args); return {node: reply or NodeUnavailable}."""
-    def fallback(node, keys, args):
-        return node.call(node.store_script, keys=keys, args=args)
     return _fan_out([(node, ("EVALSHA", node.store_script.sha, len(keys), *keys, *args),
-                      lambda n=node, k=keys, a=args: fallback(n, k, a)) for node, keys, args in calls])
+                      lambda n=node, k=keys, a=args: n.call(n.store_script, keys=k, args=a))
+                     for node, keys, args in calls])
 
 
 def hmget_on(nodes: list[Node], key: str, fields) -> dict:
@@ -35,8 +34,8 @@ def hmget_on(nodes: list[Node], key: str, fields) -> dict:
 class _Pending:
     """One node's call between send and reply: its breaker context and its connection."""
 
-    def __init__(self, node: Node, command: tuple, fallback):
-        self.node, self.command, self.fallback = node, command, fallback
+    def __init__(self, node: Node, fallback):
+        self.node, self.fallback = node, fallback
         self.guard = node.breaker.calling()
         self.conn = None
 
@@ -71,7 +70,7 @@ class _Pending:
 def _fan_out(calls) -> dict:
     results, pending = {}, []
     for node, command, fallback in calls:
-        p = _Pending(node, command, fallback)
+        p = _Pending(node, fallback)
         try:
             p.guard.__enter__()
         except pybreaker.CircuitBreakerError:
@@ -102,4 +101,4 @@ def _fan_out(calls) -> dict:
     for r in results.values():
         if isinstance(r, BaseException) and not isinstance(r, NodeUnavailable):
             raise r  # not a network failure: a bug or a Redis error answer, as Node.call would raise
-    return results
+    return {node: results[node] for node, _command, _fallback in calls}  # in the callers' order
