@@ -277,7 +277,7 @@ def test_second_region_copies_are_checked(nodes, root, tmp_path):
     again = sync_region(root, dr, "g1")
     assert again.copied == [] and len(again.present) == 2
     data = copy.rdb.read_bytes()
-    copy.rdb.write_bytes(data[:50] + b"\x00" + data[51:])  # bit rot in the other region
+    copy.rdb.write_bytes(data[:50] + bytes([data[50] ^ 0xFF]) + data[51:])  # bit rot: always a changed byte
     bad = sync_region(root, dr, "g1")
     assert not bad.ok and bad.bad[0][0] == first.name and "corrupted" in bad.bad[0][1]
 
@@ -285,7 +285,8 @@ def test_second_region_copies_are_checked(nodes, root, tmp_path):
 def test_a_corrupted_source_is_not_copied(nodes, root, tmp_path):
     put(nodes["g1"], "a", 1)
     b = snap(nodes["g1"], root).backup
-    b.rdb.write_bytes(b.rdb.read_bytes()[:-1] + b"!")
+    data = b.rdb.read_bytes()
+    b.rdb.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # flip the last byte: never a no-op
     with pytest.raises(BackupInvalid, match="not copied"):
         copy_backup(b, tmp_path / "dr")
     assert list_backups(tmp_path / "dr", "g1") == []
