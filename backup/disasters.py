@@ -224,9 +224,10 @@ class AofTailTorn(Disaster):
     """A power cut at the worst moment for ``appendfsync everysec``: both nodes die, and the last
     second of their AOFs, written by Redis but not yet fsynced by the kernel, never reached the disk.
 
-    A ``kill -9`` alone loses nothing (the written AOF sits in the page cache and survives the
-    process), so the drill simulates the lost page cache: it cuts each node's AOF back to its size
-    one second before the crash. Redis loads the truncated tail (``aof-load-truncated yes``)."""
+    Both nodes are frozen at the same instant (SIGSTOP), then killed. A ``kill -9`` alone loses
+    nothing (the written AOF sits in the page cache and survives the process), so the drill then
+    simulates the lost page cache: it cuts each node's AOF back to its size one second before the
+    cut. Redis loads the truncated tail (``aof-load-truncated yes``)."""
 
     unsynced_s = 1.0  # appendfsync everysec: at most this much written AOF is not yet on disk
 
@@ -235,6 +236,10 @@ class AofTailTorn(Disaster):
         for tail in ctx.aof.values():
             tail.start()
         time.sleep(self.unsynced_s + 0.3)  # enough samples to look one second back
+        # The cut itself: both nodes stop at once, before the disaster's time is taken, so no write
+        # can be acknowledged after it by a node that has yet to die.
+        for n in ctx.stack.config.nodes:
+            ctx.node(n).freeze()
 
     def inject(self, ctx):
         cut = {}

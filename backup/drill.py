@@ -220,8 +220,10 @@ def _wait_served(history_path, opts) -> None:
 
 
 def _heal(stack, notes, say) -> None:
-    """Whatever the runbook left down is started again (empty if its data is gone), for the next drill."""
+    """Whatever the runbook left down is started again (empty if its data is gone), and whatever it
+    left frozen is resumed, for the next drill."""
     for name, node in stack.nodes.items():
+        node.resume()
         if not node.running():
             try:
                 node.start()

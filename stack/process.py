@@ -126,6 +126,16 @@ class ManagedProcess:
         self.pidfile.unlink(missing_ok=True)
         return True
 
+    def freeze(self):
+        """SIGSTOP: the process stops where it is, mid-request, as on a power cut."""
+        if self.pid is not None:
+            self._signal(self.pid, signal.SIGSTOP)
+
+    def resume(self):
+        """SIGCONT: undo a freeze; harmless on a process that runs."""
+        if self.pid is not None:
+            self._signal(self.pid, signal.SIGCONT)
+
     def kill(self):
         """SIGKILL with no clean-up: a crash."""
         pid = self.pid

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+import redis
 import requests
 
 from stack import ROOT, Stack
@@ -95,3 +96,18 @@ def test_up_with_alerts_runs_alertmanager_and_a_webhook_and_down_stops_them(tmp_
         assert not any(row["running"] for row in Stack(cfg).status())
     finally:
         s.down(progress=lambda _m: None)
+
+
+def test_freeze_stops_a_node_where_it_is_and_resume_undoes_it(stack):
+    node = stack.nodes["g1"]
+    state = lambda: open(f"/proc/{node.pid}/stat").read().rsplit(")", 1)[1].split()[0]  # noqa: E731
+    try:
+        node.freeze()
+        assert state() == "T"
+        with node.client(socket_timeout=0.2) as c, pytest.raises(redis.TimeoutError):
+            c.ping()  # a frozen redis-server accepts the connection but never answers
+    finally:
+        node.resume()
+    assert state() in ("S", "R")
+    with node.client() as c:
+        assert c.ping()
