@@ -126,10 +126,18 @@ class ManagedProcess:
         self.pidfile.unlink(missing_ok=True)
         return True
 
-    def freeze(self):
-        """SIGSTOP: the process stops where it is, mid-request, as on a power cut."""
-        if self.pid is not None:
-            self._signal(self.pid, signal.SIGSTOP)
+    def freeze(self, timeout: float = 2.0):
+        """SIGSTOP: the process stops where it is, mid-request, as on a power cut.
+
+        Signals are delivered asynchronously, so this returns only once the kernel reports the
+        process stopped (or after ``timeout``): callers may then rely on it answering nothing."""
+        pid = self.pid
+        if pid is None:
+            return
+        self._signal(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        while self._state(pid) not in ("T", "t", None) and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     def resume(self):
         """SIGCONT: undo a freeze; harmless on a process that runs."""
@@ -144,15 +152,19 @@ class ManagedProcess:
             while self._alive(pid):
                 time.sleep(0.01)
 
+    @staticmethod
+    def _state(pid: int) -> str | None:
+        """The process's state letter from /proc (R, S, T, Z, ...), or None if it is gone."""
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except OSError:
+            return None
+
     def _alive(self, pid: int) -> bool:
         proc = getattr(self, "_proc", None)
         if proc is not None and proc.pid == pid:
             return proc.poll() is None
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        return stat.split(")")[-1].split()[0] != "Z"
+        return self._state(pid) not in (None, "Z")
 
     @staticmethod
     def _signal(pid, sig):
