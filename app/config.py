@@ -51,6 +51,8 @@ class Settings:
     maintenance_interval_sec: float = 1.0
     # Test-only: CP reads one node without a quorum, to show the linearizability checker bites.
     unsafe_cp_single_node_read: bool = False
+    # Test-only: CP acknowledges every crossed write, even where that is not safe (see app/cp.py).
+    unsafe_cp_crossed_ack: bool = False
 
     @property
     def quorum(self) -> int:
@@ -79,6 +81,7 @@ VARIABLES = {
     "AP_READ_NODE": ("ap_read_node", ""),
     "MAINTENANCE_INTERVAL_SEC": ("maintenance_interval_sec", "1.0"),
     "CAPLAB_TEST_UNSAFE_CP_READ": ("unsafe_cp_single_node_read", "0"),
+    "CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK": ("unsafe_cp_crossed_ack", "0"),
 }
 
 
@@ -161,9 +164,11 @@ def load_settings(env=None, mode: str | None = None, **overrides) -> Settings:
     except ValueError:
         problems.append(f"RATE_LIMIT={rate_limit!r} is invalid; use limits like "
                         f"'100 per minute;1000 per hour' (separated by ';')")
-    unsafe = str(raw["CAPLAB_TEST_UNSAFE_CP_READ"]).strip().lower()
-    if unsafe not in ("0", "1", "true", "false", ""):
-        problems.append(f"CAPLAB_TEST_UNSAFE_CP_READ={unsafe!r} is invalid; accepted: 0 or 1")
+    unsafe = {var: str(raw[var]).strip().lower()
+              for var in ("CAPLAB_TEST_UNSAFE_CP_READ", "CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK")}
+    for var, flag in unsafe.items():
+        if flag not in ("0", "1", "true", "false", ""):
+            problems.append(f"{var}={flag!r} is invalid; accepted: 0 or 1")
     names = [n.name for n in nodes]
     read_node = str(raw["AP_READ_NODE"]).strip() or (names[0] if names else "")
     if names and read_node not in names:
@@ -184,4 +189,6 @@ def load_settings(env=None, mode: str | None = None, **overrides) -> Settings:
     return Settings(mode=app_mode, nodes=nodes, secret_key=secret,
                     redis_password=raw["REDIS_PASSWORD"] or "", rate_limit=rate_limit,
                     log_level=level, ap_read_node=read_node,
-                    unsafe_cp_single_node_read=unsafe in ("1", "true"), **values)
+                    unsafe_cp_single_node_read=unsafe["CAPLAB_TEST_UNSAFE_CP_READ"] in ("1", "true"),
+                    unsafe_cp_crossed_ack=unsafe["CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK"] in ("1", "true"),
+                    **values)

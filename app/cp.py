@@ -7,6 +7,12 @@ that version, and we retry above it. A quorum of accepts therefore proves the ne
 every version a quorum held when the write began (quorums intersect), which is what the
 two-round "read versions, then write" of ABD proves, in one round trip in the common case.
 
+Crossed writes: two writes to one key reach the nodes in different orders, so this one is stored
+on some nodes and rejected by others that already hold the concurrent newer one. It is still
+acknowledged (``superseded: true``) when the nodes that stored it meet every quorum and, with the
+nodes holding a newer version, form a quorum: with 2 nodes that is every crossing. Elsewhere
+(3 nodes, one store) it answers ``unknown``; docs/semantics.md has the proof.
+
 Read: read a quorum, take the newest record, and write it back to quorum members that are behind
 before answering, so that a write that only partly applied can never be seen and then unseen.
 
@@ -74,8 +80,11 @@ class CPStore:
                 else:
                     acked.append(node.name)
             if len(acked) >= self.quorum:
-                return {"key": key, "value": value, "version": str(rec.version), "mode": self.mode,
-                        "nodes": acked, "staleness_ms": 0, "stale": False}
+                return self._written(key, value, rec, acked)
+            if self._crossing_is_safe(rec.version, acked, rejected):
+                # Stored where it bounds every later quorum, superseded elsewhere by a concurrent
+                # write: it took effect, just before that newer write (docs/semantics.md).
+                return self._written(key, value, rec, acked, superseded=True)
             if failed or not rejected or acked:
                 # Retry at a new version only if no node stored this one. Once a node has it, a read
                 # may already have shown it; storing the same write again above a concurrent newer
@@ -85,6 +94,28 @@ class CPStore:
         outcome = "unknown" if touched else "not_applied"
         self._refuse("write", outcome, f"no quorum: could not store on {', '.join(failed) or 'a quorum'}"
                      f"; need {self.quorum} of {len(self.nodes)} nodes", nodes=failed)
+
+    def _written(self, key, value, rec, acked, superseded=False) -> dict:
+        body = {"key": key, "value": value, "version": str(rec.version), "mode": self.mode,
+                "nodes": acked, "staleness_ms": 0, "stale": False}
+        if superseded:
+            body["superseded"] = True
+        return body
+
+    def _crossing_is_safe(self, version: Version, acked: list, rejected: list) -> bool:
+        """Say whether a write stored on some nodes and rejected by others may be acknowledged.
+
+        Safe when the nodes that stored it meet every quorum (so it is above every operation
+        that finished before it began) and, with the nodes that hold a newer version, form a
+        quorum (so every later operation sees it or something newer). The proof is in
+        docs/semantics.md, "Crossed writes".
+        """
+        if not acked or not rejected or any(v <= version for v in rejected):
+            return False
+        if self.settings.unsafe_cp_crossed_ack:
+            return True  # test-only: a store that acknowledges crossings where it must not
+        n = len(self.nodes)
+        return len(acked) >= n - self.quorum + 1 and len(acked) + len(rejected) >= self.quorum
 
     def read(self, key: str) -> dict:
         nodes = self._reachable("read")

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 import time
+from pathlib import Path
 
 import requests
 
@@ -43,3 +45,14 @@ def wait_for(check, timeout: float, what: str, interval: float = 0.05):
             return last
         time.sleep(interval)
     raise AssertionError(f"{what}: not true after {timeout}s (last: {last!r})")
+
+
+def restart_service(stack, service: str, **env: str):
+    """Restart one service with some settings changed (e.g. a test-only unsafe flag)."""
+    proc = stack.services[service]
+    proc.stop()
+    metrics = Path(proc.env["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(metrics, ignore_errors=True)  # dead workers' files would lie about the breakers
+    metrics.mkdir(parents=True)
+    proc.env.update(env)
+    proc.start()

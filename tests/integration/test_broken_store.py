@@ -8,8 +8,6 @@ already acknowledged. Exactly that run must be invalid, and valid without the fl
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +15,7 @@ from chaos.experiment import parse_experiment
 from chaos.runner import run_experiment
 from stack import Stack
 from stack.config import test_config
+from tests.integration.live import restart_service
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +43,7 @@ def run(stack, tmp_path):
 
 
 def restart_cp(stack, unsafe: bool):
-    cp = stack.services["cp"]
-    cp.stop()
-    metrics = Path(cp.env["PROMETHEUS_MULTIPROC_DIR"])
-    shutil.rmtree(metrics, ignore_errors=True)  # dead workers' files would lie about the breakers
-    metrics.mkdir(parents=True)
-    cp.env["CAPLAB_TEST_UNSAFE_CP_READ"] = "1" if unsafe else "0"
-    cp.start()
+    restart_service(stack, "cp", CAPLAB_TEST_UNSAFE_CP_READ="1" if unsafe else "0")
 
 
 def test_quorum_reads_stay_linearizable(three_nodes, tmp_path):

@@ -7,8 +7,10 @@ import pytest
 import requests
 
 from app.records import Version
+from chaos.checkers import linearizable
 
 from tests.integration.live import scrape, wait_breakers_closed, wait_for
+from tests.unit.histories import H
 
 pytestmark = pytest.mark.integration
 
@@ -103,19 +105,33 @@ def test_cutting_cp_leaves_ap_alone(live, toxiproxy):
     assert ap["replicated_to"] == ["g1", "g2"] and ap["pending"] == []
 
 
-def test_partly_applied_write_is_never_retried(live):
-    """A write stored on g1 but rejected by g2 (which holds a concurrent newer version) is unknown.
+def test_crossed_write_is_acknowledged(live):
+    """A write stored on g1 but rejected by g2 (which holds a concurrent newer version) is acknowledged.
 
-    Retrying it above the newer version would make one client write take effect twice: a reader
-    could see W, then the concurrent X, then W again. Found by the linearizability checker.
+    With 2 nodes, the node that stored it meets every quorum and the two nodes together hold it or
+    newer, so it linearizes just before the concurrent write (docs/semantics.md, "Crossed writes").
+    It is still never retried: storing it again above X would make it take effect twice (W, then X,
+    then W again), which the linearizability checker once caught.
     """
     future = int(time.time() * 1000) + 600_000  # a concurrent writer whose clock is ahead
+    t0 = time.monotonic()
     with live.nodes["g2"].client() as g2:
         g2.hset("caplab:r:race", mapping={"v": "X", "ms": future, "c": 0, "w": 1, "at": future, "wn": "other"})
+    t1 = time.monotonic()
     w = cp(live, "POST", "/write/race/W")
-    assert w.status_code == 503 and w.json()["outcome"] == "unknown"
-    assert records(live, "g1")["caplab:r:race"][b"v"] == b"W"  # partly applied...
+    t2 = time.monotonic()
+    assert w.status_code == 200, w.text
+    assert w.json()["superseded"] is True and w.json()["nodes"] == ["g1"]
+    assert records(live, "g1")["caplab:r:race"][b"v"] == b"W"  # stored once...
     assert records(live, "g2")["caplab:r:race"][b"v"] == b"X"  # ...and never written again above X
-    read = cp(live, "GET", "/read/race").json()
-    assert read["value"] == "X"  # W linearizes before X: W's version is older
+    read = cp(live, "GET", "/read/race")
+    t3 = time.monotonic()
+    assert read.json()["value"] == "X"  # W linearizes just before X: W's version is older
     assert records(live, "g1")["caplab:r:race"][b"v"] == b"X"  # the read wrote X back
+
+    # The same history, judged: X is a concurrent write still in flight (its writer never heard back).
+    history = (H().write(9, "race", "X", t0, None)
+               .write(1, "race", "W", t1, t2, version=w.json()["version"])
+               .read(2, "race", "X", t2 + 1e-6, t3).build())
+    verdict = linearizable.check(history)
+    assert verdict.valid == "valid", verdict.summary

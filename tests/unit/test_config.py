@@ -41,6 +41,8 @@ def test_good_settings_and_defaults():
     ("REDIS_RETRIES", "10", "0..3"),
     ("AP_READ_NODE", "g9", "not one of REDIS_NODES"),
     ("MAINTENANCE_INTERVAL_SEC", "0", "out of range"),
+    ("CAPLAB_TEST_UNSAFE_CP_READ", "yes", "accepted: 0 or 1"),
+    ("CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK", "2", "accepted: 0 or 1"),
 ])
 def test_each_bad_value_is_named(var, value, words):
     with pytest.raises(ConfigError) as err:
