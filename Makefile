@@ -40,12 +40,12 @@ help:
 	@echo "make alerts-drill - one experiment per alert: fired?, time to detect, time to resolve"
 
 setup:
-	@scripts/setup.sh python redis toxiproxy
+	@scripts/setup.sh python redis toxiproxy crosscheck
 
 # Everything the whole suite needs: promtool and Prometheus for the alert tests, Alertmanager,
 # and Chromium to check that HTML reports render their plots.
 setup-all:
-	@scripts/setup.sh python redis toxiproxy prometheus alertmanager chromium
+	@scripts/setup.sh python redis toxiproxy crosscheck prometheus alertmanager chromium
 
 test: setup-all
 	@$(PY) -m pytest -q $(PYTEST_ARGS)

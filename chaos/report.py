@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from chaos.checkers.common import fault_windows
 from chaos.plots import Column, fault_label, plot_grid
+from chaos.violation import describe_violation, draw_violation, find_violation
 from harness.history import Op, read_history
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -90,9 +91,22 @@ def build_report(run_dir) -> tuple[Path, Path]:
     run = load_run(run_dir)
     columns = [Column(s, s, s, run.events, fault_windows(run.events)) for s in run.services]
     rows = _save_plots(plot_grid(columns, run.t_end) if run.events else [], run.path / "plots")
-    ctx = dict(_run_context(run), rows=rows, columns=[c.label for c in columns],
-               generated=_now(), plots_expected=_count(rows))
+    violation = _violation(run)
+    ctx = dict(_run_context(run), rows=rows, columns=[c.label for c in columns], violation=violation,
+               generated=_now(), plots_expected=_count(rows) + bool(violation))
     return _render("report", ctx, run.path)
+
+
+def _violation(run: Run) -> dict | None:
+    """Draw the linearizability violation's timeline into plots/violation.png; None when there is none."""
+    v = find_violation(run.results, run.events)
+    if v is None:
+        return None
+    png = draw_violation(v)
+    (run.path / "plots" / "violation.png").write_bytes(png)
+    return {"key": v.key, "explanation": v.explanation, "rows": describe_violation(v), "hidden": v.hidden,
+            "point": f"{v.point:.3f}", "name": "violation.png",
+            "uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii")}
 
 
 def build_comparison(run_dirs, out_dir) -> tuple[Path, Path]:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything caplab needs, idempotently: the venv and pinned Python packages, Debian's
-# redis-server, and the Toxiproxy server at a pinned version. Each step skips what is there.
-# Usage: scripts/setup.sh [python|redis|toxiproxy|prometheus|chromium|wrk ...]   (default: the core set)
+# redis-server, the Toxiproxy server at a pinned version, and the Porcupine cross-check (Go).
+# Each step skips what is there.
+# Usage: scripts/setup.sh [python|redis|toxiproxy|crosscheck|prometheus|chromium|wrk ...]   (default: the core set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,13 +74,28 @@ step_toxiproxy() {
     say "toxiproxy-server: installed at $bin"
 }
 
+step_crosscheck() {  # Porcupine, pinned in crosscheck/go.sum, behind caplab's small Go program
+    local bin="$TOOLS_BIN/caplab-crosscheck" stamp="$TOOLS_BIN/.caplab-crosscheck-sha" want
+    want=$(cat crosscheck/go.mod crosscheck/go.sum crosscheck/*.go | sha256sum | cut -d' ' -f1)
+    if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        say "caplab-crosscheck: present ($bin)"; return
+    fi
+    command -v go >/dev/null 2>&1 || die "Go is needed to build the Porcupine cross-check. Install Go >= 1.22."
+    say "caplab-crosscheck: building with go build"
+    mkdir -p "$TOOLS_BIN"
+    (cd crosscheck && go build -mod=readonly -trimpath -buildvcs=false -o "$bin.tmp" .) \
+        || die "go build of crosscheck/ failed (see above)."
+    mv "$bin.tmp" "$bin"; echo "$want" > "$stamp"
+    say "caplab-crosscheck: installed at $bin"
+}
+
 step_prometheus() { apt_install prometheus prometheus; apt_install promtool prometheus; }
 step_alertmanager() { apt_install prometheus-alertmanager prometheus-alertmanager; }
 step_chromium() { apt_install chromium chromium; }
 step_wrk() { apt_install wrk wrk; }
 
-steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(python redis toxiproxy)
+steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(python redis toxiproxy crosscheck)
 for s in "${steps[@]}"; do
-    declare -F "step_$s" >/dev/null || die "unknown step '$s' (python redis toxiproxy prometheus alertmanager chromium wrk)"
+    declare -F "step_$s" >/dev/null || die "unknown step '$s' (python redis toxiproxy crosscheck prometheus alertmanager chromium wrk)"
     "step_$s"
 done

@@ -51,7 +51,8 @@ def check(history, service: str = "cp", max_steps: int = 2_000_000,
         res = check_key(by_key[key], max_steps=max_steps, time_limit_s=time_limit_s)
         results[key] = res
         if res["valid"] == "invalid" and not evidence:
-            evidence = [{"key": key, "explanation": res["explanation"]}] + res["window"]
+            evidence = [{"key": key, "explanation": res["explanation"], "could_hold": res["could_hold"]}]
+            evidence += res["window"]
         elif res["valid"] == "unknown":
             unknown_keys.append(key)
     invalid_keys = sorted(k for k, r in results.items() if r["valid"] == "invalid")
@@ -108,7 +109,7 @@ def check_key(ops: list[Completed], max_steps: int = 2_000_000, time_limit_s: fl
     reads_of: dict = {}  # value -> mask of pending, read slots that returned it
     next_slot, steps = 0, 0
     deadline = time.monotonic() + time_limit_s
-    out = {"valid": "valid", "ops": n, "steps": 0, "explanation": None, "window": []}
+    out = {"valid": "valid", "ops": n, "steps": 0, "explanation": None, "window": [], "could_hold": []}
     for _, is_ret, i in entries:
         if not is_ret:
             s = heapq.heappop(free) if free else next_slot
@@ -145,7 +146,7 @@ def check_key(ops: list[Completed], max_steps: int = 2_000_000, time_limit_s: fl
         if not done:
             states = sorted({st for st, _ in seen}, key=str)
             out.update(valid="invalid", steps=steps)
-            out["explanation"], out["window"] = _explain(ops, i, states, list(pending.values()))
+            out["explanation"], out["window"], out["could_hold"] = _explain(ops, i, states, list(pending.values()))
             return out
         configs = done
         del pending[s]
@@ -156,8 +157,9 @@ def check_key(ops: list[Completed], max_steps: int = 2_000_000, time_limit_s: fl
     return out
 
 
-def _explain(ops: list[Completed], blocked: int, states: list, pending: list[int]) -> tuple[str, list]:
-    """Describe where the search failed: the op it could not place, and the ops concurrent with it."""
+def _explain(ops: list[Completed], blocked: int, states: list, pending: list[int]) -> tuple[str, list, list]:
+    """Describe where the search failed: the op it could not place, the ops concurrent with it, and
+    the values the register could hold just before it returned (None: absent)."""
     b = ops[blocked]
     what = f"read of {b.value!r}" if b.f == "read" else f"write of {b.value!r}"
     window = [ops[j] for j in pending if j != blocked]
@@ -173,4 +175,4 @@ def _explain(ops: list[Completed], blocked: int, states: list, pending: list[int
     window.sort(key=lambda c: abs(c.start - b.start))
     rows = [dict(b.describe(), role="blocked")] + [c.describe() for c in window[:19]]
     rows.sort(key=lambda r: r["start"])
-    return expl, rows
+    return expl, rows, states
