@@ -64,6 +64,9 @@ def find_violation(results: dict, events) -> Violation | None:
         return None
     b = match[0]
     starts = [r["start"] for r in rows if isinstance(r.get("start"), (int, float))]
+    if b.f == "read":  # where the value read came from, if anyone wrote it
+        starts += [max((c.start for c in ops if c.f == "write" and c.value == b.value and c.start <= b.start),
+                       default=b.start)]
     t0, t1 = min(starts + [b.start]), max(b.end if math.isfinite(b.end) else b.start, b.start)
     pad = max((t1 - t0) * 0.15, 0.02)
     t0, t1 = t0 - pad, t1 + pad

@@ -93,3 +93,24 @@ def test_screenshot_of_the_report_is_not_blank(pages, tmp_path):
     assert float(pixels.std()) > 0.05, "the page rendered as one flat color"
     colors = np.unique((pixels[::4, ::4] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colors) > 50, f"only {len(colors)} colors: plots missing?"
+
+
+@needs_chromium
+def test_the_violation_timeline_of_an_invalid_cp_run_renders(tmp_path):
+    from tests.unit.test_violation import make_invalid_run
+    run, _ = make_invalid_run(tmp_path / "runs")
+    _, page = build_report(run)
+    html = page.read_text()
+    assert 'title="violation.png"' in html
+    got, expected = rendered(chromium(page, tmp_path, "--dump-dom"))
+    assert got == expected == html.count('src="data:image/png;base64,') > 1
+    # The timeline alone, as a reader sees it: lanes, bars and the red line are drawn, not blank.
+    alone = tmp_path / "violation.html"
+    uri = re.search(r'src="(data:image/png;base64,[^"]+)"[^>]*title="violation.png"', html).group(1)
+    alone.write_text(f'<!doctype html><body style="margin:0"><img src="{uri}"></body>')
+    shot = tmp_path / "violation-shot.png"
+    chromium(alone, tmp_path, f"--screenshot={shot}", "--window-size=1200,400", "--hide-scrollbars")
+    pixels = image.imread(shot)[..., :3]
+    red = (pixels[..., 0] > 0.75) & (pixels[..., 1] < 0.3) & (pixels[..., 2] < 0.3)
+    assert red.sum() > 200, "no red: the op that cannot be placed and the line where no order fits are missing"
+    assert float(pixels.std()) > 0.05
