@@ -57,7 +57,15 @@ def wait(check, timeout: float, step: float = 0.05) -> float:
     return time.monotonic() - t0
 
 
-def throughput(targets: dict, conns: list[int], seconds: float, say) -> list:
+def cp_unknowns(url: str) -> float:
+    """CP writes answered 503 unknown so far (summed over the workers)."""
+    for line in requests.get(url + "/metrics", timeout=5).text.splitlines():
+        if line.startswith('caplab_cp_refusals_total{operation="write",outcome="unknown"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def throughput(targets: dict, conns: list[int], seconds: float, say, keys: int = 1000) -> list:
     results = []
     for c in conns:
         for name, url in targets.items():
@@ -65,10 +73,15 @@ def throughput(targets: dict, conns: list[int], seconds: float, say) -> list:
                 continue
             for mode in ("write", "read"):
                 wrk.run(name, url, mode, c, 2)  # warm-up: connections, caches, JIT-free but pools fill
-                r = wrk.run(f"{name} {mode}", url, mode, c, seconds)
+                unknown = cp_unknowns(url) if (name, mode) == ("cp", "write") else None
+                r = wrk.run(f"{name} {mode}", url, mode, c, seconds, keys=keys)
+                row = r.to_dict()
+                if unknown is not None:  # same-key contention: crossed writes answered unknown
+                    row["cp_unknown"] = int(cp_unknowns(url) - unknown)
                 say(f"  {r.target:<32} c={c:<3} {r.rps:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  "
-                    f"p99 {r.p99_ms:6.2f} ms  non-2xx {r.non_2xx}")
-                results.append(r.to_dict())
+                    f"p99 {r.p99_ms:6.2f} ms  non-2xx {r.non_2xx}"
+                    + (f" (503 unknown: {row['cp_unknown']})" if unknown is not None else ""))
+                results.append(row)
     return results
 
 
@@ -150,7 +163,16 @@ def main(argv=None) -> int:
     p.add_argument("--hints", type=int, default=20000)
     p.add_argument("--out", default="docs/benchmarks.md")
     p.add_argument("--run-dir", default="run/bench")
+    p.add_argument("--targets", default="baseline,cp,ap,baseline-via-toxiproxy",
+                   help="which services to drive (comma-separated)")
+    p.add_argument("--keys", type=int, default=1000, choices=range(1, 1001), metavar="1..1000",
+                   help="how many keys wrk spreads over (fewer keys: more same-key contention)")
+    p.add_argument("--no-extras", action="store_true",
+                   help="throughput only: skip fail-fast, hint replay and convergence (and the report)")
     args = p.parse_args(argv)
+    wrong = set(args.targets.split(",")) - {"baseline", "cp", "ap", "baseline-via-toxiproxy"}
+    if wrong:
+        p.error(f"--targets: unknown {', '.join(sorted(wrong))}; choose from baseline, cp, ap, baseline-via-toxiproxy")
     started = datetime.now(timezone.utc)
     say = lambda msg: print(msg, flush=True)  # noqa: E731
     stack = Stack(bench_config(Path(args.run_dir)))
@@ -172,7 +194,11 @@ def main(argv=None) -> int:
                 requests.post(f"{url}/write/bench-{i}/seed", timeout=5)
         say("throughput and latency (wrk, closed loop):")
         conns = [int(c) for c in args.connections.split(",")]
-        results = {"throughput": throughput(targets, conns, args.seconds, say)}
+        chosen = args.targets.split(",")
+        results = {"throughput": throughput({k: v for k, v in targets.items() if k in chosen},
+                                            conns, args.seconds, say, args.keys)}
+        if args.no_extras:
+            return 0
         say("extras:")
         results["fail_fast"] = fail_fast(stack, args.seconds, say)
         results["hint_replay"] = hint_replay(stack, args.hints, say)

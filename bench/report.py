@@ -94,6 +94,10 @@ def markdown(results, conns) -> str:
         f"after heal ({cv['hinted_keys']:.0f} keys hinted, lag {cv['lag_at_heal_ms'] / 1000:.1f} s at heal) | "
         "measured | |",
     ]
+    for r in results["throughput"]:
+        if "cp_unknown" in r:
+            lines.append(f"| CP writes answered 503 unknown under same-key contention, {r['connections']} conns | "
+                         f"{r['cp_unknown']} of {r['requests']} | 0 | {'pass' if r['cp_unknown'] == 0 else 'FAIL'} |")
     base = {r["target"]: r for r in results["throughput"] if r["connections"] == conns}
     hop = [(m_, base.get(f"baseline-via-toxiproxy {m_}"), base.get(f"baseline {m_}")) for m_ in ("write", "read")]
     for m_, via, direct in hop:

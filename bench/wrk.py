@@ -55,13 +55,14 @@ def parse(target: str, connections: int, seconds: float, out: str) -> WrkResult:
         socket_errors=sum(int(x) for x in errors.groups()) if errors else 0)
 
 
-def run(target: str, url: str, mode: str, connections: int, seconds: float, threads: int = 2) -> WrkResult:
+def run(target: str, url: str, mode: str, connections: int, seconds: float, threads: int = 2,
+        keys: int = 1000) -> WrkResult:
     """Drive ``url`` with a closed loop of ``connections`` for ``seconds``; ``mode`` is read or write."""
     wrk = shutil.which("wrk")
     if not wrk:
         raise BenchError("wrk is not installed: run `scripts/setup.sh wrk` (apt-get install -y wrk)")
     argv = [wrk, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-            "--timeout", "5s", "-s", str(SCRIPT), url, "--", mode]
+            "--timeout", "5s", "-s", str(SCRIPT), url, "--", mode, str(keys)]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
     if proc.returncode != 0:
         raise BenchError(f"wrk failed ({proc.returncode}): {proc.stderr or proc.stdout}")
