@@ -24,7 +24,7 @@ NODE   ?=
 FORCE  ?=
 BACKUP_ARGS ?=
 
-.PHONY: help setup setup-all test test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill clean
+.PHONY: help setup setup-all test test-busy test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill clean
 
 help:
 	@echo "make demo   - set up, start the local stack, show CP and AP under a partition, then run it as a checked experiment"
@@ -53,6 +53,10 @@ test: setup-all
 test-unit: setup
 	@scripts/setup.sh prometheus alertmanager   # promtool and amtool check the alert rules and configs
 	@$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
+
+# The whole suite with both cores kept busy by bounded busy loops: it must pass on a loaded laptop too.
+test-busy: setup-all
+	@scripts/busy.sh -- $(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-integration: setup-all
 	@$(PY) -m pytest -q tests/integration $(PYTEST_ARGS)
