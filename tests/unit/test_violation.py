@@ -102,7 +102,7 @@ def invalid_report(tmp_path_factory):
 
 def test_markdown_shows_the_timeline_as_text_and_links_the_drawing(invalid_report):
     run, bad, md, _ = invalid_report
-    section = md.split("## Why the CP history is not linearizable", 1)[1].split("## Evidence")[0]
+    section = md.split("## Why the CP history is not linearizable", 1)[1].split("## Operations")[0]
     assert "read of 'never-written'" in section
     assert "](plots/violation.png)" in section and (run / "plots" / "violation.png").stat().st_size > 5000
     assert re.search(rf"^\| {bad.process} \| R 'never-written' \| [\d.]+ \| [\d.]+ \| ← cannot be placed \|$",
