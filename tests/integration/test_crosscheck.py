@@ -17,12 +17,14 @@ import sys
 
 import pytest
 
-from chaos.crosscheck import BINARY, crosscheck, porcupine_ops, run_porcupine
+from chaos.crosscheck import BINARY, crosscheck, porcupine_ops, render, run_porcupine
 from chaos.experiment import parse_experiment
 from chaos.runner import run_experiment
 from harness.history import HistoryWriter, Op, read_history
 from harness.pairs import pair_ops
-from stack import ROOT
+from stack import ROOT, Stack
+from stack.config import test_config
+from tests.integration.live import restart_service
 from tests.unit.histories import H
 
 pytestmark = [pytest.mark.integration,
@@ -157,6 +159,19 @@ def test_an_unknown_key_is_not_a_disagreement_exit_4(tmp_path):
     assert code == 4, out
     assert "porcupine  unknown       1        0        1" in out
     assert "heap over the 16 MiB bound" in out
+
+
+def test_a_real_broken_store_is_invalid_for_both(tmp_path):
+    """The broken store of test_broken_store.py (CP reads one node): a real invalid history."""
+    from tests.integration.test_broken_store import SCENARIO as STALE_LAST_NODE
+    config = test_config(tmp_path / "three", offset=700, nodes=("g1", "g2", "g3"))
+    with Stack(config).running() as stack:
+        restart_service(stack, "cp", CAPLAB_TEST_UNSAFE_CP_READ="1")
+        outcome = run_experiment(parse_experiment(STALE_LAST_NODE, "scenario"), stack, tmp_path / "runs",
+                                 say=lambda *_a, **_k: None)
+    result = crosscheck(read_history(outcome.run_dir / "history.jsonl"))
+    assert result.caplab == result.porcupine == "invalid", render(result, "broken store")
+    assert result.exit_code == 0, render(result, "broken store")
 
 
 def test_bad_folder_exit_2_and_missing_checker_exit_3(real_run, tmp_path):
