@@ -5,7 +5,8 @@ Exit codes: 0 every verdict valid; 1 a verdict is invalid; 2 a bad experiment fi
 3 the run did not happen (the stack could not start, the steady state failed before any fault,
 another run holds the stack); 4 some verdict is unknown and none invalid; 130/143 interrupted.
 `crosscheck` exits 0 when caplab and Porcupine agree on every key, 1 when they disagree on one,
-2 on a bad run folder, 3 when Porcupine could not run, 4 when a key is undecided on either side.
+2 on a bad run folder, 3 when Porcupine could not run, 4 when a key is undecided on either side;
+for several folders, 1 if any disagrees, else the highest code.
 """
 from __future__ import annotations
 
@@ -68,8 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("run_dirs", nargs="+", metavar="run-dir", help="two or more run folders")
     sp.add_argument("--out", default=None, help="output folder (default: runs/compare/<timestamp>)")
     sp.set_defaults(func=cmd_compare)
-    sp = sub.add_parser("crosscheck", help="judge a run's CP history with Porcupine too; exit 1 if they disagree")
-    sp.add_argument("run_dir")
+    sp = sub.add_parser("crosscheck", help="judge runs' CP histories with Porcupine too; exit 1 if they disagree")
+    sp.add_argument("run_dirs", nargs="+", metavar="run-dir", help="one or more run folders")
     sp.add_argument("--key-timeout", type=float, default=30.0, help="Porcupine's time bound per key, s (default 30)")
     sp.add_argument("--mem-mb", type=int, default=1024, help="Porcupine's Go heap bound, MiB (default 1024)")
     sp.set_defaults(func=cmd_crosscheck)
@@ -236,26 +237,39 @@ def cmd_compare(args) -> int:
 
 
 def cmd_crosscheck(args) -> int:
-    from chaos.crosscheck import CrosscheckError, crosscheck, render
-    from harness.history import read_history
-    path = Path(args.run_dir) / "history.jsonl"
-    if not path.is_file():
-        print(f"chaos: {path} does not exist; give a run folder such as runs/<experiment>/<timestamp>",
-              file=sys.stderr)
-        return EXIT_USAGE
     if args.key_timeout <= 0 or args.mem_mb <= 0:
         print("chaos: --key-timeout and --mem-mb must be positive", file=sys.stderr)
         return EXIT_USAGE
+    rows = [(d, _crosscheck_one(d, args)) for d in args.run_dirs]
+    if len(rows) > 1:
+        words = {0: "agree", 1: "DISAGREE", 2: "bad folder", 3: "not run", 4: "undecided"}
+        print(f"\n{'run':<60} {'caplab':<8} {'porcupine':<9} result")
+        for d, (code, result) in rows:
+            print(f"{d:<60} {result.caplab if result else '-':<8} {result.porcupine if result else '-':<9} "
+                  f"{words.get(code, code)} ({code})")
+    codes = [code for _, (code, _) in rows]
+    return 1 if 1 in codes else max(codes)
+
+
+def _crosscheck_one(run_dir: str, args):
+    """Cross-check one run folder; print the result; return (exit code, result or None)."""
+    from chaos.crosscheck import CrosscheckError, crosscheck, render
+    from harness.history import read_history
+    path = Path(run_dir) / "history.jsonl"
+    if not path.is_file():
+        print(f"chaos: {path} does not exist; give a run folder such as runs/<experiment>/<timestamp>",
+              file=sys.stderr)
+        return EXIT_USAGE, None
     try:
         result = crosscheck(read_history(path), key_timeout_s=args.key_timeout, mem_mb=args.mem_mb)
     except ValueError as err:  # a corrupt line, or an op that completes before its invoke
         print(f"chaos: cannot cross-check {path}: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_USAGE, None
     except CrosscheckError as err:
         print(f"chaos: {err}", file=sys.stderr)
-        return EXIT_NOT_RUN
-    print(render(result, args.run_dir))
-    return result.exit_code
+        return EXIT_NOT_RUN, None
+    print(render(result, run_dir), flush=True)
+    return result.exit_code, result
 
 
 def cmd_alerts_drill(args) -> int:

@@ -113,6 +113,15 @@ def test_mutated_run_both_invalid_on_the_same_key_exit_0(real_run, tmp_path, cha
     assert "caplab     invalid" in out and "porcupine  invalid" in out
 
 
+def test_several_folders_give_a_table_and_the_worst_exit(real_run, tmp_path):
+    run, _ = mutated(real_run, tmp_path, read_never_written)
+    code, out = cli(real_run, run)
+    assert code == 0, out
+    assert "valid    valid     agree (0)" in out and "invalid  invalid   agree (0)" in out
+    code, out = cli(real_run, tmp_path / "nowhere")
+    assert code == 2 and "bad folder (2)" in out
+
+
 def test_a_disagreement_exits_1(real_run, tmp_path):
     """A stand-in for a Porcupine that misses the violation: the cross-check must say so."""
     run, key = mutated(real_run, tmp_path, read_never_written)
