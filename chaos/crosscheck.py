@@ -68,7 +68,9 @@ def run_porcupine(ops: list[dict], key_timeout_s: float = 30.0, mem_mb: int = 10
         raise CrosscheckError(f"no Porcupine checker at {exe}: build it with 'scripts/setup.sh crosscheck' "
                               "(needs Go >= 1.22), or 'make setup'")
     keys = len({o["key"] for o in ops})
-    wall = key_timeout_s * max(keys, 1) + 60  # each key is bounded by the checker; this bounds a hang
+    # Each key is bounded by the checker (twice for an illegal key, checked again for its prefix);
+    # this bounds a hang.
+    wall = 2 * key_timeout_s * max(keys, 1) + 60
     cmd = [str(exe), "-key-timeout", f"{key_timeout_s}s", "-mem-mb", str(int(mem_mb))]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
