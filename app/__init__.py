@@ -1,10 +1,7 @@
 """create_app(mode): config -> nodes -> breakers -> store -> blueprints. Nothing connects at import."""
 from __future__ import annotations
 
-import itertools
 import logging
-import os
-import re
 import time
 
 from flask import Flask, g, jsonify, request
@@ -12,12 +9,11 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from .config import load_settings
-from .errors import APIError
+from .errors import APIError, code_for
+from .inputs import ensure_path_utf8
+from .request_ids import request_id_from
 
 log = logging.getLogger("caplab.app")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-_RID_PREFIX = os.urandom(8).hex()  # per process; with a counter, IDs are unique without urandom per request
-_rid_counter = itertools.count(1)
 OPERATIONS = {"api.write_path": "write", "api.write_kv": "write", "api.read_path": "read",
               "api.read_kv": "read", "health.health": "health", "health.ready": "ready",
               "health.circuit_breaker": "circuit_breaker", "metrics.metrics_view": "metrics"}
@@ -44,7 +40,9 @@ def create_app(mode: str | None = None, config: dict | None = None, start_mainte
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False,
                       # JSON escaping can grow a value up to 6x; the value check gives the exact limit.
-                      MAX_CONTENT_LENGTH=settings.max_value_bytes * 6 + 1024)
+                      MAX_CONTENT_LENGTH=settings.max_value_bytes * 6 + 1024,
+                      # OPTIONS would answer 200 with an empty, non-JSON body: refuse it with 405.
+                      PROVIDE_AUTOMATIC_OPTIONS=False)
     app.session_interface = NoSessions()
     service = Service(settings, start_maintenance=start_maintenance)
     app.extensions["caplab"] = service
@@ -67,9 +65,9 @@ def _install_hooks(app, mode, limiter):
 
     @app.before_request
     def start_request():
-        rid = request.headers.get("X-Request-ID", "")
-        g.request_id = rid if REQUEST_ID.match(rid) else f"{_RID_PREFIX}{next(_rid_counter):016x}"
+        g.request_id = request_id_from(request.headers.get("X-Request-ID"))
         g.started = time.perf_counter()
+        ensure_path_utf8(request.environ.get("PATH_INFO", ""))
         wait = limiter.check(request.endpoint, request.remote_addr or "unknown")
         if wait is not None:
             raise APIError(f"rate limit exceeded ({limiter.describe()}); retry in {wait}s",
@@ -93,10 +91,14 @@ def _install_hooks(app, mode, limiter):
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        code = (exc.name or "error").lower().replace(" ", "_")
-        message = exc.description or exc.name
+        code, message = code_for(exc.code or 500), exc.description or exc.name
         if exc.code == 413:
-            code, message = "too_large", f"request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+            message = f"request body is larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+        elif exc.code == 404:
+            message = f"not found: no endpoint {request.method} {request.path}; see docs/api.md"
+        elif exc.code == 405:
+            message = (f"method {request.method} is not allowed on {request.path}; "
+                       f"allowed: {', '.join(sorted(exc.valid_methods or []))}")
         response = jsonify(_error_body(code, message))
         response.status_code = exc.code or 500
         if exc.code == 405 and exc.valid_methods:

@@ -20,12 +20,15 @@ def main(argv=None) -> int:
 
     from .config import ConfigError, load_settings
     try:
-        settings = load_settings(mode=getattr(args, "mode", None) or os.environ.get("APP_MODE") or "ap")
+        # repair copies records between nodes and serves no mode: it needs none.
+        mode = getattr(args, "mode", None) or os.environ.get("APP_MODE") or ("ap" if args.cmd == "repair" else None)
+        settings = load_settings(mode=mode)
     except ConfigError as exc:
         print(f"caplab: {exc}", file=sys.stderr)
         return 2
     if args.cmd == "check-config":
-        print(f"configuration OK: {settings.mode} over {', '.join(map(str, settings.nodes))}")
+        print(f"configuration OK: {settings.mode} over {', '.join(map(str, settings.nodes))}, "
+              f"listening on {settings.listen} with {settings.web_workers} {settings.web_worker_class} workers")
         return 0
     if args.cmd == "repair":
         return _repair(settings)

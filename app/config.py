@@ -1,7 +1,8 @@
 """Settings: the only reader of the environment, validated once at start-up.
 
-Defaults live here, the environment overrides them, tests pass a dict. Every problem is reported
-at once, each naming the variable, what it got, and what it accepts.
+One table, ``TABLE``, names every setting of the services and of their gunicorn: its variable, its
+default and what it accepts, once. The environment overrides the defaults, tests pass a dict. Every
+problem is reported at once, each naming the variable, what it got, and what it accepts.
 """
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import os
 import re
 from dataclasses import dataclass, field
 
-NODE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
+from . import setting_types as p
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-WEAK_SECRETS = {"change-me", "changeme", "secret", "dev", "development"}
 
 
 class ConfigError(Exception):
@@ -22,14 +23,52 @@ class ConfigError(Exception):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-@dataclass(frozen=True)
-class NodeAddress:
-    name: str
-    host: str
-    port: int
+NodeAddress = p.NodeAddress
 
-    def __str__(self) -> str:
-        return f"{self.name}={self.host}:{self.port}"
+
+@dataclass(frozen=True)
+class Var:
+    """One setting: its variable, the Settings field, the default (None: required), its parser."""
+
+    name: str
+    field: str
+    default: str | None
+    parse: object  # (raw: str) -> value; raises ValueError whose text says what is accepted
+    group: str = "service"  # "service": app/; "gunicorn": app/gunicorn_conf.py
+
+
+TABLE = (
+    Var("APP_MODE", "mode", None, p.choice("cp", "ap", fold=str.lower)),
+    Var("REDIS_NODES", "nodes", "g1=127.0.0.1:6379", p.nodes),
+    Var("SECRET_KEY", "secret_key", None, p.secret_key),
+    Var("REDIS_PASSWORD", "redis_password", "", p.password),
+    Var("NETWORK_TIMEOUT_SEC", "network_timeout_sec", "0.5", p.number(0.01, 30, " s")),
+    Var("MAX_STALENESS_MS", "max_staleness_ms", "5000", p.integer(0, 86_400_000, " ms")),
+    Var("BREAKER_FAIL_MAX", "breaker_fail_max", "5", p.integer(1, 1000)),
+    Var("BREAKER_RESET_TIMEOUT_SEC", "breaker_reset_timeout_sec", "30", p.number(0.05, 3600, " s")),
+    Var("RATE_LIMIT", "rate_limit", "100 per minute;1000 per hour", p.rate_limit),
+    Var("LOG_LEVEL", "log_level", "INFO", p.choice(*LOG_LEVELS, fold=str.upper)),
+    Var("MAX_KEY_LENGTH", "max_key_length", "200", p.integer(1, 1024)),
+    Var("MAX_VALUE_BYTES", "max_value_bytes", "65536", p.integer(1, 16 * 1024 * 1024, " bytes")),
+    Var("REDIS_RETRIES", "redis_retries", "0", p.integer(0, 3)),
+    Var("AP_READ_NODE", "ap_read_node", "", p.node_name_or_empty),
+    Var("MAINTENANCE_INTERVAL_SEC", "maintenance_interval_sec", "1.0", p.number(0.05, 60, " s")),
+    Var("CAPLAB_TEST_UNSAFE_CP_READ", "unsafe_cp_single_node_read", "0", p.boolean),
+    Var("CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK", "unsafe_cp_crossed_ack", "0", p.boolean),
+    Var("PORT", "port", "5001", p.integer(1, 65535), "gunicorn"),
+    Var("BIND", "bind", "", p.bind, "gunicorn"),
+    Var("WEB_WORKERS", "web_workers", "2", p.integer(1, 64), "gunicorn"),
+    Var("WEB_WORKER_CONNECTIONS", "web_worker_connections", "1000", p.integer(50, 10000), "gunicorn"),
+    Var("WEB_TIMEOUT_SEC", "web_timeout_sec", "30", p.integer(1, 3600, " s"), "gunicorn"),
+    Var("WEB_GRACEFUL_TIMEOUT_SEC", "web_graceful_timeout_sec", "10", p.integer(0, 3600, " s"), "gunicorn"),
+    Var("WEB_WORKER_CLASS", "web_worker_class", "gevent", p.choice("gevent", "sync"), "gunicorn"),
+    Var("GUNICORN_CONTROL_SOCKET", "control_socket", "", p.socket_path, "gunicorn"),
+    Var("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "", p.writable_dir, "gunicorn"),
+)
+# variable -> (Settings field, default), for the services' own settings (compose and docs read it).
+VARIABLES = {v.name: (v.field, v.default) for v in TABLE if v.group == "service"}
+GUNICORN_VARIABLES = tuple(v.name for v in TABLE if v.group == "gunicorn")
+SECRETS = ("SECRET_KEY", "REDIS_PASSWORD")  # may also come from VAR_FILE
 
 
 @dataclass(frozen=True)
@@ -37,22 +76,31 @@ class Settings:
     mode: str
     nodes: tuple[NodeAddress, ...]
     secret_key: str = field(repr=False)
-    redis_password: str = field(default="", repr=False)
-    network_timeout_sec: float = 0.5
-    max_staleness_ms: int = 5000
-    breaker_fail_max: int = 5
-    breaker_reset_timeout_sec: float = 30.0
-    rate_limit: str = "100 per minute;1000 per hour"
-    log_level: str = "INFO"
-    max_key_length: int = 200
-    max_value_bytes: int = 65536
-    redis_retries: int = 0
-    ap_read_node: str = ""
-    maintenance_interval_sec: float = 1.0
+    redis_password: str = field(repr=False)
+    network_timeout_sec: float
+    max_staleness_ms: int
+    breaker_fail_max: int
+    breaker_reset_timeout_sec: float
+    rate_limit: str
+    log_level: str
+    max_key_length: int
+    max_value_bytes: int
+    redis_retries: int
+    ap_read_node: str
+    maintenance_interval_sec: float
     # Test-only: CP reads one node without a quorum, to show the linearizability checker bites.
-    unsafe_cp_single_node_read: bool = False
+    unsafe_cp_single_node_read: bool
     # Test-only: CP acknowledges every crossed write, even where that is not safe (see app/cp.py).
-    unsafe_cp_crossed_ack: bool = False
+    unsafe_cp_crossed_ack: bool
+    port: int
+    bind: str
+    web_workers: int
+    web_worker_connections: int
+    web_timeout_sec: int
+    web_graceful_timeout_sec: int
+    web_worker_class: str
+    control_socket: str
+    prometheus_multiproc_dir: str
 
     @property
     def quorum(self) -> int:
@@ -62,133 +110,59 @@ class Settings:
     def node_names(self) -> list[str]:
         return [n.name for n in self.nodes]
 
+    @property
+    def listen(self) -> str:
+        """Where gunicorn listens: BIND, else 127.0.0.1:PORT."""
+        return self.bind or f"127.0.0.1:{self.port}"
 
-# variable -> (Settings field, default). Defaults for production use; the local stack overrides some.
-VARIABLES = {
-    "APP_MODE": ("mode", None),
-    "REDIS_NODES": ("nodes", "g1=127.0.0.1:6379"),
-    "SECRET_KEY": ("secret_key", None),
-    "REDIS_PASSWORD": ("redis_password", ""),
-    "NETWORK_TIMEOUT_SEC": ("network_timeout_sec", "0.5"),
-    "MAX_STALENESS_MS": ("max_staleness_ms", "5000"),
-    "BREAKER_FAIL_MAX": ("breaker_fail_max", "5"),
-    "BREAKER_RESET_TIMEOUT_SEC": ("breaker_reset_timeout_sec", "30"),
-    "RATE_LIMIT": ("rate_limit", "100 per minute;1000 per hour"),
-    "LOG_LEVEL": ("log_level", "INFO"),
-    "MAX_KEY_LENGTH": ("max_key_length", "200"),
-    "MAX_VALUE_BYTES": ("max_value_bytes", "65536"),
-    "REDIS_RETRIES": ("redis_retries", "0"),
-    "AP_READ_NODE": ("ap_read_node", ""),
-    "MAINTENANCE_INTERVAL_SEC": ("maintenance_interval_sec", "1.0"),
-    "CAPLAB_TEST_UNSAFE_CP_READ": ("unsafe_cp_single_node_read", "0"),
-    "CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK": ("unsafe_cp_crossed_ack", "0"),
-}
+    def control_socket_path(self) -> str:
+        """This instance's own gunicorn control socket (gunicorn's default is one per user)."""
+        if self.control_socket:
+            return self.control_socket
+        base = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.path.expanduser("~"), ".gunicorn")
+        return os.path.join(base, "caplab-" + re.sub(r"[^A-Za-z0-9.]", "_", self.listen) + ".ctl")
 
 
-def _number(problems, var, raw, kind, lo, hi, unit=""):
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        problems.append(f"{var}={raw!r} is not a{'n integer' if kind is int else ' number'}; "
-                        f"accepted: {lo}..{hi}{unit}")
-        return None
-    if not lo <= value <= hi:
-        problems.append(f"{var}={raw!r} is out of range; accepted: {lo}..{hi}{unit}")
-        return None
-    return value
-
-
-def _nodes(problems, raw):
-    nodes, seen = [], set()
-    for item in [p.strip() for p in str(raw).split(",") if p.strip()]:
-        m = re.fullmatch(r"([^=]+)=([^:]+):(\d+)", item)
-        if not m:
-            problems.append(f"REDIS_NODES entry {item!r} is malformed; expected name=host:port, "
-                            f"e.g. 'g1=127.0.0.1:6379,g2=127.0.0.1:6380'")
-            continue
-        name, host, port = m.group(1), m.group(2), int(m.group(3))
-        if not NODE_NAME.match(name):
-            problems.append(f"REDIS_NODES node name {name!r} is invalid; use lowercase letters, "
-                            f"digits and '_', starting with a letter, at most 16 characters")
-        elif name in seen:
-            problems.append(f"REDIS_NODES lists node {name!r} twice; node names must be unique")
-        if not 1 <= port <= 65535:
-            problems.append(f"REDIS_NODES port {port} for {name!r} is out of range 1..65535")
-        seen.add(name)
-        nodes.append(NodeAddress(name, host, port))
-    if not nodes:
-        problems.append("REDIS_NODES is empty; list at least one node as name=host:port")
-    return tuple(nodes)
-
-
-def _read_secret(env, var):
+def _read_secret(env, var, problems):
     """Read VAR, or the file named by VAR_FILE (for Docker secrets)."""
     path = env.get(var + "_FILE")
     if path:
         try:
             with open(path, encoding="utf-8") as fh:
                 return fh.read().strip()
-        except OSError as exc:
-            raise ConfigError([f"{var}_FILE={path!r} cannot be read ({exc.strerror}); "
-                               f"point it at a readable file or set {var} instead"])
+        except (OSError, UnicodeError) as exc:
+            problems.append(f"{var}_FILE={path!r} cannot be read ({getattr(exc, 'strerror', None) or exc}); "
+                            f"point it at a readable UTF-8 file or set {var} instead")
+            return ""
     return env.get(var)
 
 
 def load_settings(env=None, mode: str | None = None, **overrides) -> Settings:
     """Build Settings from ``env`` (default: os.environ) and overrides; raise ConfigError on any problem."""
     env = dict(os.environ if env is None else env)
-    for var, value in overrides.items():
-        env[var] = str(value)
+    env.update({var: str(value) for var, value in overrides.items()})
     if mode is not None:
         env["APP_MODE"] = mode
     problems: list[str] = []
-    raw = {var: (_read_secret(env, var) if var in ("SECRET_KEY", "REDIS_PASSWORD") else env.get(var))
-           for var in VARIABLES}
-    raw = {var: (default if raw[var] is None else raw[var]) for var, (_, default) in VARIABLES.items()}
-
-    app_mode = (raw["APP_MODE"] or "").strip().lower()
-    if app_mode not in ("cp", "ap"):
-        problems.append(f"APP_MODE={raw['APP_MODE']!r} is invalid; accepted: 'cp' or 'ap'")
-    nodes = _nodes(problems, raw["REDIS_NODES"])
-    secret = raw["SECRET_KEY"] or ""
-    if len(secret) < 16 or secret.lower() in WEAK_SECRETS:
-        problems.append("SECRET_KEY is missing or weak; set at least 16 random characters, e.g. "
-                        "python3 -c 'import secrets; print(secrets.token_hex(32))'")
-    level = str(raw["LOG_LEVEL"]).upper()
-    if level not in LOG_LEVELS:
-        problems.append(f"LOG_LEVEL={raw['LOG_LEVEL']!r} is invalid; accepted: {', '.join(LOG_LEVELS)}")
-    rate_limit = str(raw["RATE_LIMIT"]).strip()
-    try:
-        from limits import parse_many
-        parse_many(rate_limit)
-    except ValueError:
-        problems.append(f"RATE_LIMIT={rate_limit!r} is invalid; use limits like "
-                        f"'100 per minute;1000 per hour' (separated by ';')")
-    unsafe = {var: str(raw[var]).strip().lower()
-              for var in ("CAPLAB_TEST_UNSAFE_CP_READ", "CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK")}
-    for var, flag in unsafe.items():
-        if flag not in ("0", "1", "true", "false", ""):
-            problems.append(f"{var}={flag!r} is invalid; accepted: 0 or 1")
-    names = [n.name for n in nodes]
-    read_node = str(raw["AP_READ_NODE"]).strip() or (names[0] if names else "")
-    if names and read_node not in names:
-        problems.append(f"AP_READ_NODE={read_node!r} is not one of REDIS_NODES ({', '.join(names)})")
-
-    values = dict(
-        network_timeout_sec=_number(problems, "NETWORK_TIMEOUT_SEC", raw["NETWORK_TIMEOUT_SEC"], float, 0.01, 30, " s"),
-        max_staleness_ms=_number(problems, "MAX_STALENESS_MS", raw["MAX_STALENESS_MS"], int, 0, 86_400_000, " ms"),
-        breaker_fail_max=_number(problems, "BREAKER_FAIL_MAX", raw["BREAKER_FAIL_MAX"], int, 1, 1000),
-        breaker_reset_timeout_sec=_number(problems, "BREAKER_RESET_TIMEOUT_SEC", raw["BREAKER_RESET_TIMEOUT_SEC"], float, 0.05, 3600, " s"),
-        max_key_length=_number(problems, "MAX_KEY_LENGTH", raw["MAX_KEY_LENGTH"], int, 1, 1024),
-        max_value_bytes=_number(problems, "MAX_VALUE_BYTES", raw["MAX_VALUE_BYTES"], int, 1, 16 * 1024 * 1024, " bytes"),
-        redis_retries=_number(problems, "REDIS_RETRIES", raw["REDIS_RETRIES"], int, 0, 3),
-        maintenance_interval_sec=_number(problems, "MAINTENANCE_INTERVAL_SEC", raw["MAINTENANCE_INTERVAL_SEC"], float, 0.05, 60, " s"),
-    )
+    values = {}
+    for var in TABLE:
+        raw = _read_secret(env, var.name, problems) if var.name in SECRETS else env.get(var.name)
+        if raw is None:
+            raw = var.default
+        if raw is None:
+            problems.append(f"{var.name} is not set; {p.accepted(var.parse)}")
+            continue
+        try:
+            values[var.field] = var.parse(raw)
+        except ValueError as exc:
+            shown = "<hidden>" if var.name in SECRETS else repr(raw)
+            problems.append(f"{var.name}={shown} {exc}")
+    names = [n.name for n in values.get("nodes", ())]
+    if names and "ap_read_node" in values:
+        values["ap_read_node"] = values["ap_read_node"] or names[0]
+        if values["ap_read_node"] not in names:
+            problems.append(f"AP_READ_NODE={values['ap_read_node']!r} is not one of REDIS_NODES "
+                            f"({', '.join(names)})")
     if problems:
         raise ConfigError(problems)
-    return Settings(mode=app_mode, nodes=nodes, secret_key=secret,
-                    redis_password=raw["REDIS_PASSWORD"] or "", rate_limit=rate_limit,
-                    log_level=level, ap_read_node=read_node,
-                    unsafe_cp_single_node_read=unsafe["CAPLAB_TEST_UNSAFE_CP_READ"] in ("1", "true"),
-                    unsafe_cp_crossed_ack=unsafe["CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK"] in ("1", "true"),
-                    **values)
+    return Settings(**values)

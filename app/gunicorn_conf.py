@@ -1,21 +1,36 @@
-"""gunicorn settings for both services: process-based sync workers, metrics across workers.
+"""gunicorn settings for both services, all from the one validated settings table (app/config.py).
 
-Sync workers, because pybreaker holds its lock for the whole guarded call: threads in one process
-would queue on it. Each worker has its own breakers (one per node), as the design says.
+gevent workers (app/worker.py): a connection holds a greenlet, not a worker, so slow clients cannot
+starve /health. Each worker has its own breakers (one per node), as the design says; metrics are
+combined across workers by prometheus-client's multiprocess mode.
 """
 import os
+import sys
 
-bind = os.environ.get("BIND", "127.0.0.1:" + os.environ.get("PORT", "5001"))
-workers = int(os.environ.get("WEB_WORKERS", "2"))
-worker_class = "sync"
-timeout = int(os.environ.get("WEB_TIMEOUT_SEC", "30"))
-graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT_SEC", "10"))
+from app.config import ConfigError, load_settings
+
+try:
+    _settings = load_settings()
+except ConfigError as _exc:
+    print(f"caplab: {_exc}", file=sys.stderr)
+    sys.exit(2)
+
+bind = _settings.listen
+workers = _settings.web_workers
+worker_class = {"gevent": "app.worker.CaplabWorker", "sync": "app.worker.CaplabSyncWorker"}[
+    _settings.web_worker_class]
+worker_connections = _settings.web_worker_connections
+timeout = _settings.web_timeout_sec
+graceful_timeout = _settings.web_graceful_timeout_sec
 keepalive = 5
 # Values may travel in the path (POST /write/<key>/<value>); allow the longest line gunicorn can.
 limit_request_line = 8190
+# Every gunicorn of a user would share one control socket, and each start unlinks the last one's.
+control_socket = _settings.control_socket_path()
+control_socket_mode = 0o600
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
+loglevel = _settings.log_level.lower()
 
 
 def child_exit(server, worker):
@@ -31,15 +46,3 @@ def worker_exit(server, worker):
     service = getattr(app, "extensions", {}).get("caplab") if app is not None else None
     if service is not None:
         service.close()
-
-
-def on_starting(server):
-    """Refuse to start on bad settings with one clear message, before any worker boots."""
-    import sys
-
-    from app.config import ConfigError, load_settings
-    try:
-        load_settings()
-    except ConfigError as exc:
-        print(f"caplab: {exc}", file=sys.stderr)
-        sys.exit(2)

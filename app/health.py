@@ -18,7 +18,8 @@ def health():
 def ready():
     """200 when this mode can serve: CP needs a quorum of nodes, AP any one node."""
     service = current_app.extensions["caplab"]
-    ok, detail = service.ready()
+    with service.in_flight():
+        ok, detail = service.ready()
     body = {"status": "ready" if ok else "not_ready", "mode": service.mode, **detail}
     return jsonify(body), (200 if ok else 503)
 

@@ -48,8 +48,9 @@ bp = Blueprint("metrics", __name__)
 @bp.get("/metrics")
 def metrics_view():
     """Expose every metric; in multiprocess mode, the sum or max over all workers."""
-    refresh = current_app.extensions["caplab"].refresh_gauges
-    refresh()
+    service = current_app.extensions["caplab"]
+    with service.in_flight():
+        service.refresh_gauges()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

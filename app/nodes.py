@@ -14,6 +14,10 @@ from .metrics import DB_CALLS, DB_FAILURES
 from .records import DROP_HINT_IF_CURRENT, STORE_IF_NEWER
 
 log = logging.getLogger("caplab.nodes")
+# Requests one worker serves against the nodes at once (app/service.py gates them). Each holds at
+# most one connection per node at a time, and the maintenance loop one more: the pool never runs
+# dry, so "Too many connections" (a ConnectionError) can never count against a healthy node.
+MAX_IN_FLIGHT = 16
 
 
 class NodeUnavailable(Exception):
@@ -46,8 +50,7 @@ class Node:
             socket_connect_timeout=settings.network_timeout_sec,
             retry=retry, retry_on_error=[], retry_on_timeout=False,
             health_check_interval=0, decode_responses=False,
-            # Sync workers serve one request at a time; the maintenance thread needs one more.
-            max_connections=8)
+            max_connections=MAX_IN_FLIGHT + 1)
         self.store_script = self.client.register_script(STORE_IF_NEWER)
         self.drop_hint_script = self.client.register_script(DROP_HINT_IF_CURRENT)
         self.calls = DB_CALLS.labels(node=self.name)

@@ -5,11 +5,12 @@ import logging
 import os
 import secrets
 import threading
+from contextlib import contextmanager
 
 from .ap import APStore
 from .cp import CPStore
 from .metrics import BREAKER_STATE, STALENESS, STATE_VALUES
-from .nodes import Node
+from .nodes import MAX_IN_FLIGHT, Node
 from .records import HybridClock
 
 log = logging.getLogger("caplab.service")
@@ -23,6 +24,9 @@ class Service:
         self.mode = settings.mode
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # Under gevent, a greenlet per connection: slow clients only hold greenlets, and requests
+        # that reach the nodes are bounded here (created after gunicorn patched threading).
+        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         self.nodes = [Node(a, settings, on_breaker_close=self._on_breaker_close) for a in settings.nodes]
         writer = secrets.randbits(47) + 1
         self.writer_name = f"{self.mode}-{os.getpid()}-{writer:x}"
@@ -35,6 +39,12 @@ class Service:
         if start_maintenance:
             self._thread = threading.Thread(target=self._loop, name="caplab-maintenance", daemon=True)
             self._thread.start()
+
+    @contextmanager
+    def in_flight(self):
+        """Hold one of the worker's MAX_IN_FLIGHT slots for a block that calls the nodes."""
+        with self._in_flight:
+            yield
 
     def _on_breaker_close(self, node_name):
         self._wake.set()  # replay hints now rather than at the next tick

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 def nodes(live):
     """Direct Node objects (no proxy) on g1 and g2 of the live stack."""
     cfg = live.config
-    settings = load_settings({"APP_MODE": "ap", "SECRET_KEY": "s" * 32,
+    settings = load_settings({"APP_MODE": "ap", "SECRET_KEY": "0123456789abcdef" * 2,
                               "REDIS_PASSWORD": cfg.secrets()["REDIS_PASSWORD"],
                               "REDIS_NODES": ",".join(f"{n}=127.0.0.1:{cfg.redis_port(n)}" for n in cfg.nodes)})
     made = [Node(a, settings) for a in settings.nodes]

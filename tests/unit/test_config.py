@@ -9,7 +9,7 @@ import pytest
 from app.config import ConfigError, load_settings
 from stack import ROOT
 
-GOOD = {"APP_MODE": "cp", "SECRET_KEY": "s" * 32, "REDIS_NODES": "g1=127.0.0.1:1,g2=127.0.0.1:2"}
+GOOD = {"APP_MODE": "cp", "SECRET_KEY": "0123456789abcdef" * 2, "REDIS_NODES": "g1=127.0.0.1:1,g2=127.0.0.1:2"}
 
 
 def test_good_settings_and_defaults():
@@ -73,9 +73,9 @@ def test_bad_config_exits_2_with_a_message_and_no_traceback(argv):
 
 def test_gunicorn_with_bad_config_exits_with_the_message():
     gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
-    env = {"APP_MODE": "ap", "SECRET_KEY": "s" * 32, "REDIS_NODES": "nope", "PATH": "/usr/bin:/bin",
+    env = {"APP_MODE": "ap", "SECRET_KEY": "0123456789abcdef" * 2, "REDIS_NODES": "nope", "PATH": "/usr/bin:/bin",
            "PORT": "15999", "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, gunicorn, "-c", "app/gunicorn_conf.py", "app.wsgi:create()"],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=30)
-    assert out.returncode == 2 and "REDIS_NODES entry 'nope' is malformed" in out.stderr
+    assert out.returncode == 2 and "REDIS_NODES='nope' entry 'nope' is malformed" in out.stderr
     assert "Traceback" not in out.stderr
