@@ -41,6 +41,32 @@ BREAKER_TRANSITIONS = Counter("caplab_breaker_transitions_total", "Breaker state
 REPAIRED = Counter("caplab_repair_records_copied_total", "Records copied by anti-entropy repair.", ["node"])
 
 STATE_VALUES = {"closed": 0, "half-open": 1, "open": 2}
+CP_OPERATIONS, CP_OUTCOMES = ("write", "read"), ("not_applied", "unknown")
+# The answers worth a rate from the first scrape on: success, and the service's own refusals.
+DATA_OPERATIONS, DATA_STATUSES = ("write", "read"), ("200", "500", "503")
+
+
+def init_series(mode: str, nodes) -> None:
+    """Create every labelled series at 0 for the known nodes and label values, at start.
+
+    A counter child exists only once touched; until the first failure, a rate over
+    db_connection_failures_total would be "no data" rather than 0, and an alert on it blind."""
+    for node in nodes:
+        for counter in (DB_FAILURES, DB_CALLS, HINTS_REPLAYED, REPAIRED):
+            counter.labels(node=node)
+        for state in STATE_VALUES:
+            BREAKER_TRANSITIONS.labels(node=node, state=state)
+        BREAKER_STATE.labels(node=node).set(0)
+        STALENESS.labels(node=node).set(0)
+        HINTS_PENDING.labels(node=node).set(0)
+    if mode == "cp":
+        for operation in CP_OPERATIONS:
+            for outcome in CP_OUTCOMES:
+                CP_REFUSALS.labels(operation=operation, outcome=outcome)
+    for operation in DATA_OPERATIONS:
+        LATENCY.labels(mode=mode, operation=operation)
+        for status in DATA_STATUSES:
+            REQUESTS.labels(mode=mode, operation=operation, status=status)
 
 bp = Blueprint("metrics", __name__)
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from .ap import APStore
 from .cp import CPStore
-from .metrics import BREAKER_STATE, STALENESS, STATE_VALUES
+from .metrics import BREAKER_STATE, STATE_VALUES, init_series
 from .nodes import MAX_IN_FLIGHT, Node
 from .records import HybridClock
 
@@ -33,8 +33,7 @@ class Service:
         self.clock = HybridClock(writer)
         store_cls = CPStore if self.mode == "cp" else APStore
         self.store = store_cls(settings, self.nodes, self.clock, self.writer_name)
-        for n in self.nodes:
-            STALENESS.labels(node=n.name).set(0)
+        init_series(self.mode, [n.name for n in self.nodes])
         self._thread = None
         if start_maintenance:
             self._thread = threading.Thread(target=self._loop, name="caplab-maintenance", daemon=True)

@@ -45,13 +45,19 @@ def scratch_server(folder: Path, dbfilename: str = "dump.rdb", load_timeout: flo
     password = secrets.token_hex(12)
     for _attempt in range(3):
         port = free_port()
-        argv = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--requirepass", password,
+        # The password goes in on stdin ("-"), never on the command line, where `ps` shows it.
+        argv = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1",
                 "--dir", str(folder), "--dbfilename", dbfilename, "--appendonly", "no", "--save", "",
-                "--maxmemory", "0", "--daemonize", "no", "--logfile", ""]
+                "--maxmemory", "0", "--daemonize", "no", "--logfile", "", "-"]
         log = folder / "scratch.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
+                                    start_new_session=True, umask=0o077)
+        try:
+            proc.stdin.write(f"requirepass {password}\n".encode())
+            proc.stdin.close()
+        except OSError:
+            pass  # it exited at once; its log says why
         client = redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=30,
                              socket_connect_timeout=1)
         try:

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .process import write_private
+
 SERVICES = ("cp", "ap")
 
 # Settings the services get in each profile. "local" keeps the spec's numbers except where a
@@ -65,8 +67,7 @@ class StackConfig:
             return json.loads(path.read_text())
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {"REDIS_PASSWORD": secrets.token_hex(16), "SECRET_KEY": secrets.token_hex(32)}
-        path.write_text(json.dumps(data))
-        path.chmod(0o600)
+        write_private(path, json.dumps(data))
         return data
 
     def service_env(self, service: str) -> dict:

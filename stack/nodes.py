@@ -1,17 +1,21 @@
-"""Redis nodes of the local stack: AOF with fsync every second, a password, a memory limit."""
+"""Redis nodes of the local stack: AOF with fsync every second, a password, a memory limit.
+
+The password reaches redis-server on its standard input (``redis-server <conf> -``), so it is in no
+file and on no command line; redis-server runs with umask 077, so its AOF and RDB files are 0600,
+in a data folder of mode 0700.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import redis
 
-from .process import ManagedProcess, require_binary
+from .process import ManagedProcess, require_binary, write_private
 
 REDIS_CONF = """\
 bind 127.0.0.1
 port {port}
 protected-mode yes
-requirepass {password}
 dir {data_dir}
 dbfilename dump.rdb
 appendonly yes
@@ -38,8 +42,9 @@ class RedisNode(ManagedProcess):
         self.conf = Path(run_dir).resolve() / f"redis-{name}.conf"
         self.password = password
         self.maxmemory = maxmemory
-        super().__init__(f"redis-{name}", [redis_binary(), str(self.conf)], run_dir, port=port,
-                         ready=self._answers)
+        super().__init__(f"redis-{name}", [redis_binary(), str(self.conf), "-"], run_dir, port=port,
+                         ready=self._answers, stdin_data=f"requirepass {password}\n".encode(),
+                         umask=0o077)
         self.node = name
 
     def client(self, **kwargs) -> redis.Redis:
@@ -54,6 +59,9 @@ class RedisNode(ManagedProcess):
 
     def start(self) -> bool:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.conf.write_text(REDIS_CONF.format(port=self.port, password=self.password,
-                                               data_dir=self.data_dir, maxmemory=self.maxmemory))
+        self.data_dir.chmod(0o700)
+        for existing in self.data_dir.rglob("*"):  # files from before this rule, or copied in
+            existing.chmod(0o700 if existing.is_dir() else 0o600)
+        write_private(self.conf, REDIS_CONF.format(port=self.port, data_dir=self.data_dir,
+                                                   maxmemory=self.maxmemory))
         return super().start()

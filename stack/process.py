@@ -25,6 +25,14 @@ def require_binary(*names: str, package: str, step: str, error=None) -> str:
         f"(Debian's `{package}` package: `apt-get install -y {package}`).")
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), never briefly world-readable."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -52,8 +60,12 @@ class ManagedProcess:
     """One child process: started detached, remembered in ``<run_dir>/<name>.pid``, logs in logs/."""
 
     def __init__(self, name: str, argv: list[str], run_dir: Path, port: int | None = None,
-                 env: dict | None = None, ready=None, ready_timeout: float = 15.0):
+                 env: dict | None = None, ready=None, ready_timeout: float = 15.0,
+                 stdin_data: bytes | None = None, umask: int = -1):
+        """``stdin_data`` is written to the process's stdin and closed (a way to hand it a secret
+        that no file or command line shows); ``umask`` applies to the files it creates."""
         self.name, self.argv, self.port = name, argv, port
+        self.stdin_data, self.umask = stdin_data, umask
         self.run_dir = Path(run_dir)
         self.env, self.ready, self.ready_timeout = env, ready, ready_timeout
         self.pidfile = self.run_dir / f"{name}.pid"
@@ -91,7 +103,14 @@ class ManagedProcess:
         env = dict(os.environ, **(self.env or {}))
         with open(self.logfile, "ab") as log:
             proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL if self.stdin_data is None else subprocess.PIPE,
+                                    start_new_session=True, umask=self.umask)
+        if self.stdin_data is not None:
+            try:
+                proc.stdin.write(self.stdin_data)
+                proc.stdin.close()
+            except OSError:
+                pass  # it exited at once; wait_ready reports its log
         self.pidfile.write_text(str(proc.pid))
         self._proc = proc
         try:
