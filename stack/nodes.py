@@ -42,7 +42,7 @@ class RedisNode(ManagedProcess):
         self.conf = Path(run_dir).resolve() / f"redis-{name}.conf"
         self.password = password
         self.maxmemory = maxmemory
-        super().__init__(f"redis-{name}", [redis_binary(), str(self.conf), "-"], run_dir, port=port,
+        super().__init__(f"redis-{name}", [redis_binary(), str(self.conf)], run_dir, port=port,
                          ready=self._answers, stdin_data=f"requirepass {password}\n".encode(),
                          umask=0o077)
         self.node = name
@@ -64,4 +64,9 @@ class RedisNode(ManagedProcess):
             existing.chmod(0o700 if existing.is_dir() else 0o600)
         write_private(self.conf, REDIS_CONF.format(port=self.port, data_dir=self.data_dir,
                                                    maxmemory=self.maxmemory))
-        return super().start()
+        argv = self.argv
+        self.argv = [*argv, "-"]  # "-" must come last: read the rest of the config from stdin
+        try:
+            return super().start()
+        finally:
+            self.argv = argv
