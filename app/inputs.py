@@ -65,7 +65,11 @@ def parse_body(raw: bytes, content_type_is_json: bool) -> dict:
         raise BadInput(f"{shape} (the body is empty)", field="body")
     ensure_shallow(raw)
     try:
-        body = json.loads(raw, object_pairs_hook=_unique_fields, parse_constant=_no_constant)
+        text = raw.decode("utf-8")  # JSON on the wire is UTF-8 (RFC 8259); json.loads would guess
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{shape} (the body is not valid UTF-8 at byte {exc.start})", field="body") from None
+    try:
+        body = json.loads(text, object_pairs_hook=_unique_fields, parse_constant=_no_constant)
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, too many digits, duplicates
         raise BadInput(f"{shape} (not valid JSON: {exc})", field="body") from None
     if not isinstance(body, dict) or "value" not in body:
