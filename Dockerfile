@@ -1,7 +1,10 @@
 # One image for both services: APP_MODE (cp or ap) picks the policy at start-up.
 #   docker build -t caplab-app .
 #   docker run --env-file .env -e APP_MODE=cp -e REDIS_NODES=g1=host:6379 -p 5001:5001 caplab-app
-FROM python:3.11-slim
+# BASE_IMAGE: the upstream image unless told otherwise (compose's APP_BASE_IMAGE; under podman
+# without a registry, the local stand-in of docs/compose.md).
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -24,7 +24,7 @@ NODE   ?=
 FORCE  ?=
 BACKUP_ARGS ?=
 
-.PHONY: help setup setup-all test test-busy test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill clean
+.PHONY: help setup setup-all test test-busy test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill clean compose-images compose-test
 
 help:
 	@echo "make demo   - set up, start the local stack, show CP and AP under a partition, then run it as a checked experiment"
@@ -38,6 +38,7 @@ help:
 	@echo "make drill [ONLY=node-wiped,...]  - DR drills: a disaster under load, runbook automated, RPO/RTO measured"
 	@echo "make alerts-test - promtool unit tests of the alert rules; make up ALERTS=1 adds Prometheus, Alertmanager, a webhook"
 	@echo "make alerts-drill - one experiment per alert: fired?, time to detect, time to resolve"
+	@echo "make compose-test - docker-compose.yml for real under podman: local images, the stack, a partition experiment"
 
 setup:
 	@scripts/setup.sh python redis toxiproxy crosscheck
@@ -122,6 +123,15 @@ backup-schedule:
 
 drill: setup
 	@$(PY) -m backup drill $(if $(ONLY),--only $(ONLY))
+
+# docker-compose.yml under rootful podman (docs/compose.md): podman, podman-compose, the local
+# stand-in images (no registry needed), then the stack's tests on a project and ports of their own.
+compose-images: setup
+	@scripts/setup.sh podman podman_compose
+	@scripts/images.sh
+
+compose-test: compose-images
+	@CAPLAB_COMPOSE_TEST=1 $(PY) -m pytest -q tests/compose $(PYTEST_ARGS)
 
 clean: down
 	rm -rf $(RUN_DIR) .pytest_cache

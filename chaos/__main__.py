@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
                         "3-node experiments use <dir>/3nodes)")
         sp.add_argument("--port-offset", type=int, default=0,
                         help="shift every stack port by this much (use multiples of 1000)")
+        sp.add_argument("--target", choices=("local", "compose"), default="local",
+                        help="local: the stack of processes (default); compose: docker-compose.yml "
+                             "under podman, as its settings file describes it")
+        sp.add_argument("--compose-env-file", default=".env",
+                        help="with --target compose: the compose settings file (default: .env)")
 
     sp = sub.add_parser("list", help="list the catalogue")
     sp.set_defaults(func=cmd_list)
@@ -97,8 +102,10 @@ def cmd_list(args) -> int:
 
 
 def _stack_for(exp, args):
-    from chaos.target import stack_config
+    from chaos.target import compose_stack, stack_config
     from stack import Stack
+    if args.target == "compose":
+        return compose_stack(exp, args.compose_env_file)
     return Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset,
                               alerts=bool(exp.alerts), alert_profile=exp.alert_profile))
 
@@ -167,18 +174,30 @@ def cmd_run_all(args) -> int:
     return max((code for _, code, _ in rows), default=0)
 
 
-def cmd_heal(args) -> int:
-    from chaos.faults import heal
+def _heal_targets(args):
+    """(stack, its Toxiproxy running?) for every stack `heal` looks at."""
     from chaos.faults.ledger import read_entries
-    from chaos.target import stack_config, state_dir
+    from chaos.target import stack_config
     from stack import Stack
-    ok, touched = True, 0
+    if args.target == "compose":
+        from stack.compose import ComposeStack
+        stack = ComposeStack(args.compose_env_file)
+        yield stack, any(r["running"] for r in stack.status() if r["name"] == "toxiproxy")
+        return
     for nodes in (2, 3):
         cfg = stack_config(nodes, "local", args.stack_run_dir, args.port_offset)
         if not (cfg.run_dir / "toxiproxy.pid").exists() and not read_entries(cfg.run_dir / "chaos-state"):
             continue  # no stack of this size was ever started here
         stack = Stack(cfg)
-        running = stack.toxiproxy.running()
+        yield stack, stack.toxiproxy.running()
+
+
+def cmd_heal(args) -> int:
+    from chaos.faults import heal
+    from chaos.faults.ledger import read_entries
+    from chaos.target import state_dir
+    ok, touched = True, 0
+    for stack, running in _heal_targets(args):
         if not running and not read_entries(state_dir(stack)):
             continue
         touched += 1
@@ -190,7 +209,7 @@ def cmd_heal(args) -> int:
                     report.notes.append(f"restarted node {name}")
                 except Exception as err:
                     report.errors.append(f"could not restart node {name}: {err}")
-        print(f"{stack.run_dir} ({nodes} nodes): " + ("healed" if report.ok else "NOT fully healed"))
+        print(f"{stack.run_dir} ({len(stack.config.nodes)} nodes): " + ("healed" if report.ok else "NOT fully healed"))
         for label, items in (("proxies reset", report.proxies_reset), ("resumed", report.resumed),
                              ("notes", report.notes), ("errors", report.errors)):
             if items:

@@ -64,6 +64,17 @@ class NodeHandle:
     def start(self) -> None:
         self._node.start()
 
+    @property
+    def container(self):
+        """The node's container (the compose target), else None: pause then freezes the container."""
+        return getattr(self._node, "container", None)
+
+    def pause(self) -> None:
+        self._node.pause()
+
+    def resume(self) -> None:
+        self._node.resume()
+
 
 def _links(ctx: FaultContext, p: dict) -> list[str]:
     services = p.get("services") or ctx.services

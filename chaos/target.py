@@ -44,6 +44,20 @@ def stack_config(nodes: int, profile: str = "local", run_dir="run", port_offset:
         alertmanager_port=base.alertmanager_port + shift, webhook_port=WEBHOOK_PORT + shift if alerts else 0)
 
 
+def compose_stack(exp, env_file):
+    """The compose stack under podman (stack/compose.py) as the target of `exp`.
+
+    It runs 2 nodes with the settings of its file, and no Prometheus of the runner's, so
+    experiments that need other sizes, settings or alerts run on the local stack only."""
+    from stack.compose import ComposeStack
+    wants = [what for what, needed in (("3 nodes", exp.nodes != 2), ("alerts", bool(exp.alerts)),
+                                       ("service settings", bool(exp.service_settings))) if needed]
+    if wants:
+        raise RunnerError(f"{exp.name} needs {', '.join(wants)}: the compose target runs 2 nodes with the "
+                          f"settings of {env_file}; run it on the local stack (without --target compose)")
+    return ComposeStack(env_file)
+
+
 def ensure_up(stack, say=print) -> bool:
     """Start whatever part of the stack is not running; return True if something was started."""
     if all(row["running"] for row in stack.status()):

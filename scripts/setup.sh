@@ -2,7 +2,7 @@
 # Install everything caplab needs, idempotently: the venv and pinned Python packages, Debian's
 # redis-server, the Toxiproxy server at a pinned version, and the Porcupine cross-check (Go).
 # Each step skips what is there.
-# Usage: scripts/setup.sh [python|redis|toxiproxy|crosscheck|prometheus|chromium|wrk ...]   (default: the core set)
+# Usage: scripts/setup.sh [python|redis|toxiproxy|crosscheck|prometheus|chromium|wrk|podman|podman_compose ...]   (default: the core set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,9 +93,28 @@ step_prometheus() { apt_install prometheus prometheus; apt_install promtool prom
 step_alertmanager() { apt_install prometheus-alertmanager prometheus-alertmanager; }
 step_chromium() { apt_install chromium chromium; }
 step_wrk() { apt_install wrk wrk; }
+# The compose stack under rootful podman (docs/compose.md): runc, because crun fails on hybrid
+# cgroups; mmdebstrap builds the local base image (scripts/images.sh). podman-compose is pinned in
+# its own venv, so the project's venv and the app image's requirements.lock stay as they are.
+step_podman() {
+    apt_install podman podman; apt_install runc runc; apt_install mmdebstrap mmdebstrap
+    # Not on PATH, so checked by package: netavark + aardvark-dns give compose's network its DNS.
+    local pkg; for pkg in netavark aardvark-dns; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || apt_install "/usr/lib/podman/$pkg" "$pkg"
+    done
+}
+step_podman_compose() {
+    local venv="$PWD/.tools/podman-compose" pins="docker/podman/requirements.txt"
+    local stamp="$venv/.caplab-pins-sha" want; want=$(sha256sum "$pins" | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then say "podman-compose: up to date with $pins"; return; fi
+    say "podman-compose: installing $pins into $venv"
+    [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv" || die "could not create $venv ('apt-get install -y python3-venv')."
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$pins" || die "pip install of $pins failed; see above."
+    echo "$want" > "$stamp"
+}
 
 steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(python redis toxiproxy crosscheck)
 for s in "${steps[@]}"; do
-    declare -F "step_$s" >/dev/null || die "unknown step '$s' (python redis toxiproxy crosscheck prometheus alertmanager chromium wrk)"
+    declare -F "step_$s" >/dev/null || die "unknown step '$s' (python redis toxiproxy crosscheck prometheus alertmanager chromium wrk podman podman_compose)"
     "step_$s"
 done

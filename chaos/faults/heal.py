@@ -81,6 +81,8 @@ def _heal_processes(state_dir: str | os.PathLike[str], report: HealReport) -> No
         node, pid, kind = entry.get("node"), entry.get("pid"), entry.get("kind")
         if kind == "kill":
             report.nodes_to_restart.append(node)
+        elif kind == "pause" and entry.get("container"):
+            _unpause(node, entry["container"], report)
         elif kind == "pause":
             _resume(node, pid, entry.get("pid_start_time"), report)
         else:
@@ -103,3 +105,19 @@ def _resume(node: str, pid: int, start_time: int | None, report: HealReport) -> 
             report.resumed.append(f"{node} (pid {pid})")
         except OSError as err:
             report.errors.append(f"could not resume node {node} (pid {pid}): {err}")
+
+
+def _unpause(node: str, container: str, report: HealReport) -> None:
+    """Unpause a node's container (the compose target); one that is not paused is left as it is."""
+    from stack.compose import podman
+    state = podman("inspect", "--format", "{{.State.Status}}", container, check=False)
+    if state.returncode != 0:
+        report.notes.append(f"container {container} of paused node {node} is gone; nothing to unpause")
+    elif state.stdout.strip() != "paused":
+        report.notes.append(f"container {container} of node {node} is {state.stdout.strip()}, not paused")
+    else:
+        proc = podman("unpause", container, check=False)
+        if proc.returncode == 0:
+            report.resumed.append(f"{node} (container {container})")
+        else:
+            report.errors.append(f"could not unpause {container} of node {node}: {proc.stderr.strip()}")

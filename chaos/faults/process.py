@@ -36,6 +36,8 @@ class _ProcessFault(Fault):
             return
         entry = {"kind": self.kind, "fault": self.name, "node": self.node.name, "pid": pid,
                  "pid_start_time": ledger.process_start_time(pid), "started_at": time.time()}
+        if getattr(self.node, "container", None):  # heal unpauses a container, not a pid
+            entry["container"] = self.node.container
         path = ledger.write_entry(self.state_dir, f"{self.kind}-{self.node.name}-{pid}", entry)
         self._on_undo(f"remove ledger entry {path}", lambda p=Path(path): ledger.remove_entry(p))
 
@@ -62,7 +64,7 @@ class KillNode(_ProcessFault):
 
 
 class PauseNode(_ProcessFault):
-    """Freeze a node with SIGSTOP; resume it with SIGCONT on stop."""
+    """Freeze a node with SIGSTOP (a container with `podman pause`); resume it on stop."""
 
     kind = "pause"
 
@@ -75,6 +77,10 @@ class PauseNode(_ProcessFault):
     def _apply(self) -> None:
         pid = self.pid = self._running_pid()
         self._record(pid)
+        if getattr(self.node, "container", None):  # a node in a container: `podman pause` freezes it
+            self._on_undo(f"unpause container {self.node.container}", self.node.resume)
+            self.node.pause()
+            return
         self._on_undo(f"resume pid {pid} of node {self.node.name}", lambda: resume_pid(pid))
         os.kill(pid, signal.SIGSTOP)
         deadline = time.monotonic() + self.confirm_timeout_sec

@@ -127,7 +127,7 @@ def test_each_service_runs_its_mode_on_the_stack_port(services):
         assert env["APP_MODE"] == s
         assert env["PORT"] == str(port)
         assert env["BIND"] == f"0.0.0.0:{port}", "gunicorn must listen on every container interface"
-        assert published(svc)[port][1] == port, f"{app(s)} must publish {port} on the host"
+        assert published(svc)[port] == ("127.0.0.1", port), f"{app(s)} must publish {port} on 127.0.0.1 by default"
 
 
 def test_each_service_reaches_the_nodes_only_through_its_own_proxies(services):
@@ -148,7 +148,7 @@ def test_proxies_match_the_stack(proxies):
 
 def test_toxiproxy_loads_the_proxies_and_publishes_the_stack_ports(services):
     svc = services["toxiproxy"]
-    assert svc["image"] == "ghcr.io/shopify/toxiproxy:2.12.0"
+    assert resolve(svc["image"]) == "ghcr.io/shopify/toxiproxy:2.12.0"
     command = svc["command"]
     # A command replaces the image's `-host=0.0.0.0`; without it the API is unreachable.
     assert "-host=0.0.0.0" in command
@@ -180,7 +180,7 @@ def test_services_share_one_image_and_the_container_checklist(services):
         svc = services[app(s)]
         builds.append((svc["build"]["context"], svc["build"].get("dockerfile", "Dockerfile")))
         env_files = svc["env_file"] if isinstance(svc["env_file"], list) else [svc["env_file"]]
-        assert ".env" in env_files
+        assert ".env" in [resolve(f) for f in env_files]
         assert "/health" in " ".join(svc["healthcheck"]["test"])
         assert svc["restart"] in ("always", "unless-stopped", "on-failure")
         limits = svc["deploy"]["resources"]["limits"]
@@ -216,8 +216,8 @@ def test_monitoring_configs_are_the_rendered_ones_and_mounted_where_the_commands
 
 
 def test_monitoring_services_are_pinned_local_only_and_wired(services):
-    assert services["prometheus"]["image"] == "prom/prometheus:v2.42.0"  # Debian 12's, as in make up
-    assert services["alertmanager"]["image"] == "prom/alertmanager:v0.25.0"
+    assert resolve(services["prometheus"]["image"]) == "prom/prometheus:v2.42.0"  # Debian 12's, as in make up
+    assert resolve(services["alertmanager"]["image"]) == "prom/alertmanager:v0.25.0"
     assert services["webhook"]["image"] == "caplab-app:latest"
     for name, port in (("prometheus", 9090), ("alertmanager", 9093), ("webhook", 9095)):
         assert published(services[name])[port] == ("127.0.0.1", port), f"{name} must publish on 127.0.0.1 only"
@@ -233,6 +233,46 @@ def test_monitoring_services_are_pinned_local_only_and_wired(services):
     assert hook[hook.index("--host") + 1] == "0.0.0.0", "inside its container it must listen on every interface"
     # Prometheus scrapes Toxiproxy, which 2.12 serves only with these flags
     assert {"-proxy-metrics", "-runtime-metrics"} <= set(services["toxiproxy"]["command"])
+
+
+# --- host ports, images and names under podman (docs/compose.md, "Podman") ----------------------
+
+def test_every_host_port_is_a_variable_with_the_spec_default_on_127_0_0_1(services):
+    from stack.compose import HOST_PORTS
+    seen = {}
+    for name, svc in services.items():
+        for spec in svc.get("ports", []):
+            m = re.fullmatch(r"(\$\{PUBLISH_HOST:-127\.0\.0\.1\}|127\.0\.0\.1):\$\{(\w+):-(\d+)\}:(\d+)", spec)
+            assert m, f"{name}: {spec!r} must be [127.0.0.1 or PUBLISH_HOST]:${{VAR:-default}}:port"
+            assert m.group(1).startswith("$") == name.startswith("app_"), "only the services may open up"
+            seen[m.group(2)] = int(m.group(3))
+    assert seen == HOST_PORTS, "stack/compose.py HOST_PORTS must list the compose file's port variables"
+
+
+def test_images_are_upstream_by_default_and_the_local_stand_ins_carry_the_same_tags(compose, services):
+    from stack.compose import IMAGES_ENV, read_env_file
+    local = read_env_file(IMAGES_ENV)
+    used = {}
+    for svc in services.values():
+        for value in (svc.get("image", ""), str(svc.get("build", {}).get("args", {}).get("BASE_IMAGE", ""))):
+            m = re.fullmatch(r"\$\{(\w+):-([^}]+)\}", value)
+            if m:
+                used[m.group(1)] = m.group(2)
+    assert set(used) == set(local), "docker/podman/images.env must name a stand-in for every image variable"
+    for var, upstream in used.items():
+        assert local[var].startswith("localhost/caplab/"), f"{var}: stand-ins live under localhost/caplab/"
+        assert local[var].rsplit(":", 1)[1] == upstream.rsplit(":", 1)[1], f"{var}: the tag must match {upstream}"
+
+
+def test_fixed_container_names_take_the_prefix_and_podman_is_pinned(services):
+    for name, svc in services.items():
+        if "container_name" in svc:
+            assert svc["container_name"] == "${CONTAINER_PREFIX:-}" + name
+            assert resolve(svc["container_name"]) == name, "the deployment guide's names by default"
+    pins = (ROOT / "docker" / "podman" / "requirements.txt").read_text()
+    assert "podman-compose==1.6.0" in pins
+    conf = (ROOT / "docker" / "podman" / "containers.conf").read_text()
+    assert 'runtime = "runc"' in conf and "nofile=20000:20000" in conf
 
 
 # --- Redis ---------------------------------------------------------------------------------------
@@ -252,7 +292,7 @@ def test_redis_settings_match_the_stack(services):
 def test_redis_nodes_keep_data_in_named_volumes_and_answer_ping(compose, services):
     for n in STACK.nodes:
         svc = services[db(n)]
-        assert svc["image"] == "redis:7.0"
+        assert resolve(svc["image"]) == "redis:7.0"
         volume = mounts(svc)["/data"]
         assert volume in compose["volumes"], "/data must be a named volume"
         assert "redis-cli ping" in " ".join(svc["healthcheck"]["test"])
@@ -324,7 +364,8 @@ def dockerfile():
 
 def test_dockerfile_is_slim_and_runs_as_a_non_root_user():
     steps = dockerfile()
-    assert steps[0] == ("FROM", "python:3.11-slim")
+    assert steps[:2] == [("ARG", "BASE_IMAGE=python:3.11-slim"), ("FROM", "${BASE_IMAGE}")], \
+        "the upstream base unless BASE_IMAGE names another (the podman stand-in)"
     users = [args for op, args in steps if op == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     runs = " ".join(args for op, args in steps if op == "RUN")
