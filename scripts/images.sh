@@ -3,7 +3,8 @@
 # (no container registry is needed): a Debian 12 base made with mmdebstrap, then Python, Redis,
 # Toxiproxy, Prometheus and Alertmanager images whose versions match the compose file's tags.
 # Names come from docker/podman/images.env; an image that exists is skipped (FORCE=1 rebuilds all).
-# The app image itself is built by compose (`up --build`) on the Python stand-in.
+# Last, the app image (caplab-app:latest, the project's Dockerfile on the Python stand-in) is
+# built every time, as compose's `up --build` would: podman's layer cache makes that quick.
 # Usage: scripts/images.sh            (after `scripts/setup.sh podman toxiproxy`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -108,6 +109,8 @@ main() {
     build "$ALERTMANAGER_IMAGE" monitoring.Containerfile --target alertmanager \
         && check_version "$ALERTMANAGER_IMAGE" "version ${ALERTMANAGER_IMAGE##*:v}" \
             /usr/bin/prometheus-alertmanager --version
+    timed "caplab-app:latest (Dockerfile)" quietly podman build --quiet \
+        --build-arg "BASE_IMAGE=$APP_BASE_IMAGE" -t localhost/caplab-app:latest .
     say "all images ready in $((SECONDS - t0)) s"
 }
 

@@ -16,6 +16,9 @@ from app.records import record_key
 from stack.compose import ROOT, podman
 from stack.process import wait_until
 
+# The first `up --build` may build the app image (about 70 s, pip install included) on a busy
+# machine; the experiment alone runs about 70 s.
+pytestmark = pytest.mark.timeout(600)
 WAIT = 30  # seconds for a condition that depends on BREAKER_RESET_TIMEOUT_SEC (5 s) and scheduling
 
 
