@@ -153,8 +153,11 @@ def check(history, expect_firing=(), expect_quiet=(), detect_within_s: float | N
                        evidence=problems, figures=figures)
     if unknown:
         return Verdict(NAME, "unknown", "; ".join(unknown), figures=figures)
+    if not (expect_firing or expect_quiet):
+        return Verdict(NAME, "unknown", "no alert expected to fire or to stay quiet: nothing to check",
+                       figures=figures)
     summary = ", ".join(f"{t['alert']} detected in {t['time_to_detect_s']}s, resolved in "
-                        f"{t['time_to_resolve_s']}s" for t in timings) or "no alert expected"
+                        f"{t['time_to_resolve_s']}s" for t in timings) or "the expected-quiet alerts stayed quiet"
     return Verdict(NAME, "valid", summary, figures=figures)
 
 

@@ -185,8 +185,10 @@ def check_metrics(history, expectations) -> Verdict:
         elif e.at_most is not None and peak > e.at_most:
             problems.append((f"{label}: peak {peak:g} above {e.at_most:g}", "invalid"))
     figures = {"metrics": rows}
+    if not rows:
+        return Verdict("metrics", "unknown", "no metric expectations: nothing to compare", figures=figures)
     if problems:
         worst = "invalid" if any(k == "invalid" for _, k in problems) else "unknown"
         return Verdict("metrics", worst, "; ".join(p for p, _ in problems[:3]), evidence=rows, figures=figures)
     return Verdict("metrics", "valid", "; ".join(f"{r['service']} {r['metric']}{{{r['node']}}} peak {r['peak']:g}"
-                                                  for r in rows) or "no expectations", figures=figures)
+                                                  for r in rows), figures=figures)

@@ -24,9 +24,9 @@ from chaos.schedule import FaultContext, build_fault
 from chaos.steady import SteadyContext, run_steady_state
 from chaos.target import RunnerError, exclusive, number, service_settings, state_dir
 from chaos.workload import Workload
-from harness.history import FaultEvent, HistoryWriter, MetricSample, read_history
+from harness.history import FaultEvent, HistoryError, HistoryWriter, MetricSample, read_history
 from harness.runs import new_run_dir
-from harness.verdicts import Verdict, compose
+from harness.verdicts import Verdict, compose, invalid_history
 from stack.config import SERVICES
 
 EXIT = {"valid": 0, "invalid": 1, "unknown": 4}
@@ -82,7 +82,7 @@ class Run:
                     self.alerting.prepare({"MAX_STALENESS_MS": number(self.settings, "MAX_STALENESS_MS", 0)})
                 before = run_steady_state(self.steady, exp.steady_before, "before", 3.0)
                 verdicts.append(before)
-                if before.valid != "valid":
+                if before.valid == "invalid":  # unknown (no check configured) runs on, and stays unknown
                     self.say(f"steady state before failed, nothing injected: {before.summary}")
                     return self.finish(verdicts, aborted=f"steady state before failed: {before.summary}")
                 interrupted = None
@@ -221,7 +221,10 @@ class Run:
             workload.merge_into(self.run_dir / "history.jsonl")
             if workload.error:
                 self.notes.append(f"Locust: {workload.error}")
-        history = read_history(self.run_dir / "history.jsonl")
+        try:
+            history = read_history(self.run_dir / "history.jsonl")
+        except HistoryError as err:  # a line no checker can read: say which, instead of crashing the run
+            return [invalid_history("history", err)]
         verdicts = run_all(history, self.checker_config())
         if self.exp.expect_metrics:
             verdicts.append(check_metrics(history, self.exp.expect_metrics))

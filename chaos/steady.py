@@ -103,5 +103,8 @@ def run_steady_state(ctx: SteadyContext, checks, phase: str, default_within_s: f
     name = f"steady_state_{phase}"
     if failed:
         return Verdict(name, "invalid", "; ".join(failed), evidence=rows, figures={"checks": rows})
+    if not rows:
+        return Verdict(name, "unknown", "no steady-state check configured: nothing was checked",
+                       figures={"checks": rows})
     return Verdict(name, "valid", f"{len(rows)} checks passed: " + ", ".join(r["check"] for r in rows),
                    figures={"checks": rows})

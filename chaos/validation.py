@@ -24,6 +24,7 @@ TOP_FIELDS = ("name", "title", "hypothesis", "question", "services", "nodes", "p
               "service_settings")
 ENTRY_FIELDS = ("at", "duration", "fault", "params", "name")
 METRIC_FIELDS = ("service", "metric", "node", "window", "at_least", "at_most")
+BOOL_OPTIONS = ("allow_mixed_keys", "require_honest_staleness")  # checker options that are yes/no
 DEFAULT_BEFORE = ("proxies_clean", "ready", "breakers_closed", "write_read")
 DEFAULT_AFTER = ("ready", "breakers_closed", "write_read", "proxies_clean")
 
@@ -214,6 +215,9 @@ def _checkers(v: _Checker, raw, services, node_names, labels) -> dict:
             if svc not in services or node not in node_names:
                 v.bad(f"{path}.expect_open[{i}]", f"{pair!r} is not service:node",
                       f"use e.g. '{services[0]}:{node_names[-1]}'")
+        for flag in BOOL_OPTIONS:
+            if flag in t and not isinstance(t[flag], bool):
+                v.bad(f"{path}.{flag}", f"must be true or false, got {t[flag]!r}", f"write {flag}: true")
         if name == "breakers" and t.get("fault") is not None and t["fault"] not in labels:
             v.bad(f"{path}.fault", f"{t['fault']!r} is not a schedule name", f"use one of {sorted(labels)}")
         out[name] = t

@@ -1,11 +1,14 @@
 """The history of a run: client operations, faults, breaker samples and node snapshots as JSON lines.
 
 Every client operation is an ``invoke`` followed by exactly one completion from the same process
-(Jepsen style): ``ok`` it happened, ``fail`` it certainly did not, ``info`` nobody knows.
+(Jepsen style): ``ok`` it happened, ``fail`` it certainly did not, ``info`` nobody knows. A fault's
+start and its stop are changes of the system, recorded the same way: one event when the change
+begins (``stage: invoke``) and one when it is confirmed in place (``stage: complete``).
 """
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -14,6 +17,12 @@ from typing import Any, Union
 
 OP_TYPES = ("invoke", "ok", "fail", "info")
 COMPLETIONS = ("ok", "fail", "info")
+
+
+def _ensure_time(t, what: str) -> None:
+    """Raise ValueError unless t is a finite number of seconds: checkers order events by it."""
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        raise ValueError(f"{what}.time must be a finite number of seconds, not {t!r}")
 
 
 @dataclass(frozen=True)
@@ -42,11 +51,22 @@ class Op:
             raise ValueError(f"Op.type must be one of {OP_TYPES}, not {self.type!r}")
         if self.f not in ("read", "write"):
             raise ValueError(f"Op.f must be 'read' or 'write', not {self.f!r}")
+        _ensure_time(self.time, "Op")
+        if isinstance(self.process, bool) or not isinstance(self.process, int):
+            raise ValueError(f"Op.process must be an integer, not {self.process!r}")
+
+
+FAULT_PHASES = ("start", "stop")
+FAULT_STAGES = ("invoke", "complete")
 
 
 @dataclass(frozen=True)
 class FaultEvent:
-    """The start or stop of an injected fault."""
+    """The start or stop of an injected fault: the change beginning (invoke) or confirmed (complete).
+
+    ``stage`` None is one event standing for both, as histories written before the two stages
+    were recorded have it: a change of no measurable duration.
+    """
 
     phase: str  # start | stop
     name: str  # e.g. "partition"
@@ -54,7 +74,25 @@ class FaultEvent:
     time: float
     wall_ms: int
     params: dict = field(default_factory=dict)
+    stage: str | None = None  # invoke | complete | None (both at once)
     type: str = field(default="fault", init=False)
+
+    def __post_init__(self):
+        if self.phase not in FAULT_PHASES:
+            raise ValueError(f"FaultEvent.phase must be one of {FAULT_PHASES}, not {self.phase!r}")
+        if self.stage is not None and self.stage not in FAULT_STAGES:
+            raise ValueError(f"FaultEvent.stage must be one of {FAULT_STAGES} or null, not {self.stage!r}")
+        _ensure_time(self.time, "FaultEvent")
+
+    @property
+    def begins(self) -> bool:
+        """Say whether this event marks the change beginning (an invoke, or a one-event change)."""
+        return self.stage != "complete"
+
+    @property
+    def confirms(self) -> bool:
+        """Say whether this event marks the change confirmed in place (a completion, or a one-event change)."""
+        return self.stage != "invoke"
 
 
 @dataclass(frozen=True)
@@ -121,8 +159,10 @@ def to_dict(event: Event) -> dict:
 
 def from_dict(d: dict) -> Event:
     """Build the typed event for a dict read from a history; raise ValueError when it does not fit."""
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a JSON object, found {type(d).__name__}")
     kind = d.get("type")
-    cls = Op if kind in OP_TYPES else _BY_TYPE.get(kind)
+    cls = Op if kind in OP_TYPES else _BY_TYPE.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ValueError(f"unknown event type {kind!r}; expected one of {OP_TYPES + tuple(_BY_TYPE)}")
     names = {f.name for f in fields(cls) if f.init}
@@ -210,10 +250,32 @@ class NullRecorder:
         pass
 
 
-def read_history(path) -> list[Event]:
+class HistoryError(ValueError):
+    """A history that cannot have happened, or cannot be read; names the file and line when known."""
+
+    def __init__(self, problem: str, line: int | None = None, source=None, event=None):
+        where = f"{source or 'history'}:{line}: " if line is not None else ""
+        super().__init__(where + problem)
+        self.problem, self.line, self.source, self.event = problem, line, source, event
+
+
+class History(list):
+    """The events of one history, in file order, with the line each one was read from."""
+
+    def __init__(self, events=(), lines=None, source=None):
+        super().__init__(events)
+        self.lines = list(lines) if lines is not None else [None] * len(self)
+        self.source = None if source is None else str(source)
+
+    def line(self, index: int) -> int | None:
+        """Return the file line of the event at `index`, or None when it was not read from a file."""
+        return self.lines[index] if 0 <= index < len(self.lines) else None
+
+
+def read_history(path) -> History:
     """Read a history file into typed events; a torn last line (a crash mid-write) is skipped."""
     lines = Path(path).read_text(encoding="utf-8").split("\n")
-    events = []
+    events, numbers = [], []
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -222,9 +284,10 @@ def read_history(path) -> list[Event]:
         except json.JSONDecodeError as e:
             if i == len(lines):  # no trailing newline: the writer died in the middle of this line
                 break
-            raise ValueError(f"{path}:{i}: not JSON ({e})") from None
+            raise HistoryError(f"not JSON ({e})", i, path) from None
         try:
             events.append(from_dict(d))
         except ValueError as e:
-            raise ValueError(f"{path}:{i}: {e}") from None
-    return events
+            raise HistoryError(str(e), i, path) from None
+        numbers.append(i)
+    return History(events, numbers, path)

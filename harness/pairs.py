@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable
 
-from harness.history import Event, Op
+from harness.history import Event, HistoryError, Op
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,11 @@ class Completed:
         """The completion time; +inf for info, since the operation may take effect at any later time."""
         return math.inf if self.type == "info" else self.completion.time
 
+    @property
+    def returned(self) -> float:
+        """When the client got its answer (info included); +inf when it never did."""
+        return math.inf if self.completion is None else self.completion.time
+
     def describe(self) -> dict:
         """Return a short dict naming this operation, for evidence."""
         c = self.completion
@@ -65,22 +70,46 @@ class Completed:
 
 
 def pair_ops(history: Iterable[Event], service: str | None = None) -> list[Completed]:
-    """Pair each invoke with its completion, in invoke order; optionally keep one service only."""
-    open_: dict[tuple, Op] = {}
+    """Pair each invoke with its completion, in invoke order; optionally keep one service only.
+
+    Raise HistoryError, naming the line when the history was read from a file, for a history that
+    cannot have happened: a completion without an invoke, one stamped before its invoke or for
+    another operation, or an invoke while the same process still has one open.
+    """
+    lines = getattr(history, "lines", None)
+    source = getattr(history, "source", None)
+    open_: dict[tuple, tuple[Op, int | None]] = {}
     done: list[Completed] = []
-    for ev in history:
+    for i, ev in enumerate(history):
         if not isinstance(ev, Op) or (service is not None and ev.service != service):
             continue
+        line = lines[i] if lines is not None and i < len(lines) else None
         who = (ev.service, ev.process)
         if ev.type == "invoke":
             if who in open_:
-                raise ValueError(f"process {who} invoked at t={ev.time} with an operation still open")
-            open_[who] = ev
-        else:
-            inv = open_.pop(who, None)
-            if inv is None:
-                raise ValueError(f"process {who} completed at t={ev.time} without an invoke")
-            done.append(Completed(inv, ev))
-    done.extend(Completed(inv, None) for inv in open_.values())
+                raise HistoryError(f"{_name(ev)} invoked a {ev.f} at t={ev.time:g} while its {open_[who][0].f} "
+                                   f"invoked{_at(open_[who][1])} is still open", line, source, ev)
+            open_[who] = (ev, line)
+            continue
+        inv, inv_line = open_.pop(who, (None, None))
+        if inv is None:
+            raise HistoryError(f"{_name(ev)} completed a {ev.f} ({ev.type}) at t={ev.time:g} without an invoke",
+                               line, source, ev)
+        if ev.time < inv.time:
+            raise HistoryError(f"{_name(ev)} completed a {ev.f} at t={ev.time:g}, before its invoke{_at(inv_line)} "
+                               f"at t={inv.time:g}", line, source, ev)
+        if (ev.f, ev.key) != (inv.f, inv.key):
+            raise HistoryError(f"{_name(ev)} completed a {ev.f} of {ev.key!r}, but its open invoke{_at(inv_line)} "
+                               f"is a {inv.f} of {inv.key!r}", line, source, ev)
+        done.append(Completed(inv, ev))
+    done.extend(Completed(inv, None) for inv, _ in open_.values())
     done.sort(key=lambda c: c.start)
     return done
+
+
+def _name(op: Op) -> str:
+    return f"process {op.process} of {op.service}"
+
+
+def _at(line: int | None) -> str:
+    return "" if line is None else f" on line {line}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 import traceback
 from dataclasses import asdict, dataclass, field
 
+from harness.history import HistoryError
+
 VALIDITY = ("valid", "unknown", "invalid")  # from best to worst
 MAX_EVIDENCE = 20
 
@@ -50,11 +52,24 @@ def compose(verdicts, checker: str = "overall") -> Verdict:
                    figures={v.checker: v.valid for v in verdicts})
 
 
+def invalid_history(name: str, err: HistoryError) -> Verdict:
+    """The verdict on a history that cannot have happened: invalid, naming the line at fault."""
+    return Verdict(name, "invalid", f"invalid history: {err}",
+                   evidence=[{"line": err.line, "problem": err.problem, "file": err.source}],
+                   figures={"invalid_history": {"line": err.line, "problem": err.problem}})
+
+
 def run_checker(fn, *args, name: str | None = None, **kwargs) -> Verdict:
-    """Run one checker; a checker that raises, or answers something else than a Verdict, answers unknown."""
+    """Run one checker; a checker that raises, or answers something else than a Verdict, answers unknown.
+
+    A history that cannot have happened (HistoryError) answers invalid: the run's record is broken,
+    so no promise about the system can be vouched for, and the verdict says which line to look at.
+    """
     name = name or getattr(fn, "__module__", "").rsplit(".", 1)[-1] or getattr(fn, "__name__", "checker")
     try:
         verdict = fn(*args, **kwargs)
+    except HistoryError as e:
+        return invalid_history(name, e)
     except Exception as e:  # a crashing checker proves nothing either way
         return Verdict(name, "unknown", f"checker crashed: {type(e).__name__}: {e}",
                        evidence=[{"exception": f"{type(e).__name__}: {e}",

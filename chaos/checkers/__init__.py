@@ -21,6 +21,7 @@ def run_all(history, config: dict) -> list[Verdict]:
     if unknown:
         # A misspelt checker would otherwise be skipped silently and its hypothesis never tested.
         raise ValueError(f"unknown checkers {unknown}; known: {sorted(CHECKERS)}")
-    history = list(history)
+    if not isinstance(history, list):
+        history = list(history)  # a History keeps its line numbers, so bad lines can be named
     return [run_checker(CHECKERS[name], history, name=name, **(thresholds or {}))
             for name, thresholds in config.items()]

@@ -42,8 +42,13 @@ def check(history, min_availability: dict | None = None, max_availability: dict 
         # A bound on a window with no operations was not tested, so it cannot pass.
         return Verdict(NAME, "unknown", f"no operations to test the bounds in: {', '.join(empty[:5])}",
                        figures=figures)
+    if not pairs:
+        return Verdict(NAME, "unknown", "no operations in the history", figures=figures)
+    if not (min_availability or max_availability):
+        return Verdict(NAME, "unknown", "no bounds set: availability was measured, not judged; add "
+                       "min_availability or max_availability", figures=figures)
     parts = [f"{r['service']} {r['window']} {r['availability']:.2%}" for r in table if r["availability"] is not None]
-    return Verdict(NAME, "valid", "; ".join(parts[:6]) or "no operations", figures=figures)
+    return Verdict(NAME, "valid", "; ".join(parts[:6]), figures=figures)
 
 
 def _row(w, svc: str, ops) -> dict:

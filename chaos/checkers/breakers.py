@@ -56,7 +56,10 @@ def check(history, expect_open=(), open_within_s: float | None = None,
                "open_within_s": open_within_s, "close_within_s": close_within_s}
     if problems:
         return Verdict(NAME, "invalid", "; ".join(problems[:3]), evidence=evidence, figures=figures)
-    if expected and not windows:
+    if not expected:
+        return Verdict(NAME, "unknown", "no breaker is expected to open (expect_open is empty): nothing to time",
+                       figures=figures)
+    if not windows:
         return Verdict(NAME, "unknown", "breakers were expected to open, but no fault ran", figures=figures)
     if unknown:
         return Verdict(NAME, "unknown", "; ".join(sorted(set(unknown))), figures=figures)

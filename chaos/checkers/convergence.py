@@ -29,6 +29,8 @@ def check(history, within_s: float | None = None, phase: str = "after-heal") -> 
     if not rounds:
         return Verdict(NAME, "unknown", f"no {phase!r} snapshots in the history")
     nodes = sorted({n for r in rounds for n in r})
+    if len(nodes) < 2:
+        return Verdict(NAME, "unknown", f"only {nodes} snapshotted: one node cannot diverge from itself")
     # A round missing a node proves nothing about that node, so it never counts as converged.
     same = [len(r) == len(nodes) and not differing_keys(r, nodes) for r in rounds]
     healed = last_fault_stop(history)
@@ -42,6 +44,9 @@ def check(history, within_s: float | None = None, phase: str = "after-heal") -> 
         why = f"nodes {missing} missing from the last round" if missing else f"{len(diff)} keys differ"
         return Verdict(NAME, "invalid", f"not converged in the last of {len(rounds)} rounds: {why}",
                        evidence=diff, figures=figures)
+    if not any(s.records for s in rounds[-1].values()):
+        return Verdict(NAME, "unknown", "the nodes hold no record of the run in the last round: nothing to compare",
+                       figures=figures)
     # Converged from the first round of the final identical streak: an identical round followed by
     # a differing one was a coincidence, not convergence.
     first = len(same) - 1

@@ -16,6 +16,7 @@ import heapq
 import math
 import time
 
+from harness.history import Op
 from harness.pairs import Completed, pair_ops
 from harness.verdicts import Verdict, worst
 
@@ -33,10 +34,20 @@ _UNREAD = _Unread()
 
 
 def check(history, service: str = "cp", max_steps: int = 2_000_000,
-          time_limit_s: float = 30.0) -> Verdict:
-    """Check every key's register history; a key whose search runs out of budget answers unknown."""
+          time_limit_s: float = 30.0, allow_mixed_keys: bool = False) -> Verdict:
+    """Check every key's register history; a key whose search runs out of budget answers unknown.
+
+    A key also written through another service is skipped (its history is not all here); that
+    makes the verdict unknown unless the experiment expects it (``allow_mixed_keys: true``). A
+    history with nothing to contradict linearizability (no operation, or no ok read) is unknown.
+    """
+    if not isinstance(allow_mixed_keys, bool):
+        raise ValueError(f"allow_mixed_keys must be true or false, not {allow_mixed_keys!r}")
     ops = pair_ops(history, service=service)
-    other_writers = {c.key for c in pair_ops(history) if c.service != service and c.f == "write"}
+    # Only invokes are read for the other services: their records may be malformed, and they are
+    # not this checker's business beyond naming the keys they wrote.
+    other_writers = {e.key for e in history if isinstance(e, Op) and e.type == "invoke"
+                     and e.service != service and e.f == "write"}
     by_key: dict[str, list[Completed]] = {}
     for c in ops:
         by_key.setdefault(c.key, []).append(c)
@@ -56,20 +67,40 @@ def check(history, service: str = "cp", max_steps: int = 2_000_000,
         elif res["valid"] == "unknown":
             unknown_keys.append(key)
     invalid_keys = sorted(k for k, r in results.items() if r["valid"] == "invalid")
+    observed = sum(any(c.f == "read" and c.type == "ok" for c in by_key[k]) for k in results)
     figures = {
         "keys": len(results), "ops": sum(r["ops"] for r in results.values()),
         "steps": sum(r["steps"] for r in results.values()),
-        "seconds": round(time.monotonic() - started, 3),
+        "seconds": round(time.monotonic() - started, 3), "keys_with_reads": observed,
         "invalid_keys": invalid_keys, "unknown_keys": unknown_keys, "skipped_mixed_keys": mixed,
+        "allow_mixed_keys": allow_mixed_keys,
     }
-    valid = worst(r["valid"] for r in results.values()) if results else "valid"
+    valid, summary = _judge(results, invalid_keys, unknown_keys, mixed, allow_mixed_keys, observed, service)
     if valid == "invalid":
         summary = f"{len(invalid_keys)} of {len(results)} keys not linearizable: {evidence[0]['explanation']}"
-    elif valid == "unknown":
-        summary = f"search budget exhausted on {len(unknown_keys)} keys; no violation found elsewhere"
-    else:
-        summary = f"{len(results)} keys, {figures['ops']} ops: linearizable"
+    elif valid == "valid":
+        summary = f"{len(results)} keys, {figures['ops']} ops: linearizable" + (
+            f" ({len(mixed)} keys written through another service skipped, as expected)" if mixed else "")
     return Verdict(NAME, valid, summary, evidence=evidence, figures=figures)
+
+
+def _judge(results, invalid_keys, unknown_keys, mixed, allow_mixed, observed, service) -> tuple[str, str]:
+    """Return (validity, summary) from the per-key results; a check of nothing is unknown."""
+    if invalid_keys:
+        return "invalid", ""
+    if not results:
+        why = (f"all {len(mixed)} keys were also written through another service, so none could be checked"
+               if mixed else f"no {service} operations in the history")
+        return "unknown", why
+    if unknown_keys:
+        return "unknown", f"search budget exhausted on {len(unknown_keys)} keys; no violation found elsewhere"
+    if mixed and not allow_mixed:
+        return "unknown", (f"{len(mixed)} of {len(mixed) + len(results)} keys were also written through another "
+                           f"service and were not checked; set allow_mixed_keys: true if the experiment "
+                           f"means them to be")
+    if not observed:
+        return "unknown", f"no ok {service} read in {len(results)} keys: nothing could contradict linearizability"
+    return "valid", ""
 
 
 def _relevant(ops: list[Completed]) -> list[Completed]:

@@ -35,6 +35,9 @@ def check(history, service: str | None = None, nodes: str = "any", phase: str | 
             seen = {n: snap.records.get(c.key) for n, snap in final.items()}
             lost.append(dict(c.describe(), final={n: r and r.get("version") for n, r in seen.items()}))
     figures = dict(counts, nodes=sorted(final), snapshot_at_s=max(s.time for s in final.values()))
+    if not acked:
+        return Verdict(NAME, "unknown", f"no acknowledged {service or ''} write: nothing could be lost".replace("  ", " "),
+                       figures=figures)
     if lost:
         return Verdict(NAME, "invalid", f"{len(lost)} of {len(acked)} acknowledged writes lost",
                        evidence=lost, figures=figures)

@@ -39,7 +39,9 @@ def check(history, service: str = "ap", max_staleness_ms: int | None = None,
                               stale=c.completion.stale) for c in wrong]
         if max_share_above is not None and share > max_share_above:
             problems.append(f"{share:.2%} of reads above {max_staleness_ms} ms, more than {max_share_above:.2%}")
-    observed = observed_stale(pairs, reads)
+    checkable: list = []
+    observed = observed_stale(pairs, reads, checkable)
+    figures["checkable"] = len(checkable)
     under = [o for o in observed if o["lag_ms"] > 0 and o["staleness_ms"] == 0]
     figures.update(observed_stale=len(observed), unverifiable=sum(c.version is None and c.value is not None for c in reads),
                    max_observed_lag_ms=max((o["lag_ms"] for o in observed), default=0),
@@ -49,12 +51,27 @@ def check(history, service: str = "ap", max_staleness_ms: int | None = None,
         evidence += under
     if problems:
         return Verdict(NAME, "invalid", "; ".join(problems), evidence=evidence, figures=figures)
+    untested = _untested(figures, service, max_staleness_ms, require_honest_staleness)
+    if untested:
+        return Verdict(NAME, "unknown", untested, figures=figures)
     return Verdict(NAME, "valid", f"{len(reads)} {service} reads: p99 staleness "
                    f"{figures['staleness_ms']['p99']} ms, {len(observed)} proven stale "
                    f"(max lag {figures['max_observed_lag_ms']} ms)", figures=figures)
 
 
-def observed_stale(pairs, reads) -> list[dict]:
+def _untested(figures: dict, service: str, max_staleness_ms, require_honest: bool) -> str | None:
+    """Say why the history could not test what was asked, or None when it could."""
+    if not figures["reads"]:
+        return f"no ok {service} read: no staleness to measure"
+    if max_staleness_ms is not None and not figures["reported"]:
+        return f"no {service} read reported staleness_ms: the bound of {max_staleness_ms} ms was not tested"
+    if require_honest and not figures["checkable"]:
+        return (f"no {service} read followed an acknowledged, versioned write of its key: "
+                f"honest staleness could not be tested")
+    return None
+
+
+def observed_stale(pairs, reads, checked: list | None = None) -> list[dict]:
     """Return the reads that missed an acknowledged write completed before they were invoked."""
     # Writes through any service count: both share one key space and one version order.
     writes: dict[str, list] = {}
@@ -80,6 +97,8 @@ def observed_stale(pairs, reads) -> list[dict]:
         k = bisect.bisect_left(ends, r.start)  # writes acknowledged strictly before the read began
         if k == 0:
             continue
+        if checked is not None:
+            checked.append(r)
         newest, w = best[k - 1]
         got = Version.parse(r.version) if r.version else None
         if got is None or got < newest:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import random
 
-from harness.history import BreakerSample, FaultEvent, NodeSnapshot, Op
+import json
+
+from harness.history import BreakerSample, FaultEvent, NodeSnapshot, Op, read_history, to_dict
 
 T0_MS = 1_700_000_000_000  # wall clock at run start, so wall_ms = T0_MS + time * 1000
 
@@ -57,6 +59,13 @@ class H:
     def build(self) -> list:
         """Return the events in time order (stable, so an invoke stays before its completion)."""
         return sorted(self.events, key=lambda e: e.time)
+
+
+def through_file(events, path, raw_lines=()):
+    """Write events to a history file (then any raw JSON lines), and read it back with its line numbers."""
+    lines = [json.dumps(to_dict(e)) for e in events] + [json.dumps(d) for d in raw_lines]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return read_history(path)
 
 
 def random_register_history(n_ops=5000, processes=10, key="k", seed=1, service="cp"):

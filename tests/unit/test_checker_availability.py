@@ -20,7 +20,7 @@ def rows(v):
 
 
 def test_counts_and_latency_per_window():
-    v = availability.check(history())
+    v = availability.check(history(), min_availability={"cp": {"steady": 1.0}})
     r = rows(v)
     assert v.valid == "valid"
     assert (r["cp", "steady"]["ok"], r["cp", "steady"]["availability"]) == (10, 1.0)
@@ -38,6 +38,13 @@ def test_bounds_pass_and_break():
     assert bad.valid == "invalid" and bad.evidence[0]["service"] == "ap"
     bad = availability.check(history(), max_availability={"ap": {"fault": 0.5}})
     assert bad.valid == "invalid"
+
+
+def test_no_bounds_or_no_operations_is_unknown():
+    v = availability.check(history())
+    assert v.valid == "unknown" and "not judged" in v.summary and rows(v)["cp", "steady"]["ok"] == 10
+    assert availability.check([], min_availability={"cp": {"steady": 0.9}}).valid == "unknown"
+    assert availability.check(H().fault(1, 2).build()).valid == "unknown"
 
 
 def test_a_bound_on_a_window_without_operations_is_unknown():

@@ -44,9 +44,16 @@ def test_only_the_last_round_counts():
 
 def test_info_and_failed_writes_are_not_owed():
     h = (H("ap").write(1, "a", "x", 0, 1, type="info").write(2, "b", "y", 0, 1, type="fail")
+         .write(3, "c", "z", 0, 1, version="1000.0.1").snapshot(10, "g1", {"c": ("z", "1000.0.1")}))
+    v = lost_writes.check(h.build())
+    assert v.valid == "valid" and v.figures["acknowledged"] == 1
+
+
+def test_no_acknowledged_write_is_unknown():
+    h = (H("ap").write(1, "a", "x", 0, 1, type="info").write(2, "b", "y", 0, 1, type="fail")
          .snapshot(10, "g1", {}))
     v = lost_writes.check(h.build())
-    assert v.valid == "valid" and v.figures["acknowledged"] == 0
+    assert v.valid == "unknown" and v.figures["acknowledged"] == 0 and "nothing could be lost" in v.summary
 
 
 def test_same_version_with_another_value_is_lost():

@@ -31,7 +31,8 @@ def test_crashing_checker_answers_unknown():
 
 def test_run_all_runs_the_configured_checkers():
     h = H().write(1, "k", "a", 0, 1).read(2, "k", "b", 2, 3).build()
-    out = run_all(h, {"linearizable": {}, "availability": None, "breakers": {"bogus_threshold": 1}})
+    out = run_all(h, {"linearizable": {}, "availability": {"min_availability": {"cp": {"steady": 1.0}}},
+                      "breakers": {"bogus_threshold": 1}})
     assert [(v.checker, v.valid) for v in out] == [("linearizable", "invalid"), ("availability", "valid"),
                                                    ("breakers", "unknown")]
     assert set(CHECKERS) == {"linearizable", "convergence", "lost_writes", "staleness", "availability", "breakers"}

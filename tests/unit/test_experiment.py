@@ -93,6 +93,15 @@ def test_checker_names_and_thresholds_are_checked():
     assert any(p.startswith("checkers.availability.min_availability.ap.fault: 2 is out of range") for p in got)
 
 
+def test_yes_no_checker_options_must_be_booleans():
+    got = problems(with_(checkers={"linearizable": {"allow_mixed_keys": "yes"},
+                                   "staleness": {"require_honest_staleness": 1}}))
+    assert any(p.startswith("checkers.linearizable.allow_mixed_keys: must be true or false") for p in got)
+    assert any(p.startswith("checkers.staleness.require_honest_staleness: must be true or false") for p in got)
+    assert parse_experiment(with_(checkers={"linearizable": {"allow_mixed_keys": True}})).checkers == \
+        {"linearizable": {"allow_mixed_keys": True}}
+
+
 def test_steady_state_metrics_and_after_heal():
     got = problems(with_(steady_state={"before": ["ready", "reddy"], "during": []},
                          expect_metrics=[{"service": "ap", "metric": "data_staleness_ms", "node": "g2"}],
