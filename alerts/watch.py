@@ -99,8 +99,9 @@ def check(history, expect_firing=(), expect_quiet=(), detect_within_s: float | N
     quiet ones never fired, and that nothing fired before the first fault (steady state)."""
     events = sorted((e for e in history if getattr(e, "type", None) == "alert"), key=lambda e: e.time)
     faults = [e for e in history if isinstance(e, FaultEvent)]
-    starts = [f.time for f in faults if f.phase == "start"]
-    stops = [f.time for f in faults if f.phase == "stop"]
+    # From the invoke of each change: the earliest moment the fault (or the heal) could act.
+    starts = [f.time for f in faults if f.phase == "start" and f.begins]
+    stops = [f.time for f in faults if f.phase == "stop" and f.begins]
     end = max((getattr(e, "time", 0) for e in history), default=0)
     if not starts:
         return Verdict(NAME, "unknown", "no fault in the history: nothing to detect")

@@ -90,8 +90,8 @@ class AlertProbe:
     def _notifications(self, history) -> list[dict]:
         """Per expected alert: seconds from fault start to the firing notification, heal to resolved."""
         faults = [e for e in history if isinstance(e, FaultEvent)]
-        start = min((f.wall_ms for f in faults if f.phase == "start"), default=None)
-        heal = max((f.wall_ms for f in faults if f.phase == "stop"), default=None)
+        start = min((f.wall_ms for f in faults if f.phase == "start" and f.begins), default=None)
+        heal = max((f.wall_ms for f in faults if f.phase == "stop" and f.begins), default=None)
         rows = []
         for exp in self.exp.alerts.expect_firing:
             row = {"alert": exp.selector}

@@ -1,7 +1,8 @@
 """Locust as the workload of an experiment (`workload: {engine: locust, users: N}`).
 
 Locust runs in its own processes (loadtests.workload.start_locust), writing its history with times
-counted from the run's own start, under process ids from PROCESS_BASE, and with keys under the
+counted from the run's own start on the same monotonic clock as the runner's recorder (its t0 is
+passed down), under process ids from PROCESS_BASE, and with keys under the
 run's id; after the run its file is merged into history.jsonl, so the same checkers and report
 apply. Locust's thresholds decide nothing here: the checkers judge the history.
 """
@@ -48,7 +49,7 @@ class LocustWorkload:
         self.run = start_locust(self.urls, list(self.urls), users, w.duration_s, self.history_path, t0_wall_ms,
                                 extra, out_dir=self.out_dir, spawn_rate=w.spawn_rate or users,
                                 p95_ms=60_000, max_error_rate=1.0, refusals_are_errors=False,
-                                process_base=PROCESS_BASE, run_id=self.run_id)
+                                process_base=PROCESS_BASE, run_id=self.run_id, t0_monotonic=self.rec.t0)
         deadline = time.monotonic() + 30
         while not (self.history_path.exists() and self.history_path.stat().st_size > 0):
             if self.run.master.poll() is not None or time.monotonic() > deadline:

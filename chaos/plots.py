@@ -1,5 +1,8 @@
 """Plots of what clients saw, one column per service (or per run and service), fault windows shaded.
 
+Fault windows are shaded grey; the transitions around them (a fault landing or lifting, from the
+invoke of the change to its completion) are hatched amber.
+
 Every plot of a grid shares the time axis, and every row shares its y axis across columns, so the
 CP column and the AP column can be compared by eye. Figures are drawn on matplotlib's Agg canvas
 directly (no pyplot, no display, no global backend) and returned as PNG bytes.
@@ -33,7 +36,7 @@ class Column:
     slug: str  # for file names: "cp", "run1-cp"
     service: str
     events: list
-    faults: list  # chaos.checkers.common.Window, fault windows only
+    faults: list  # chaos.checkers.common.Window: fault windows, and transition windows (drawn hatched)
 
 
 @dataclass
@@ -232,6 +235,10 @@ def _draw(series, col: Column, title, ylabel, ylim, t_end, width, kind) -> bytes
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for w in col.faults:
+        if w.kind == "transition":  # a fault landing or lifting: neither steady nor fault
+            end = max(min(w.end, t_end), w.start + t_end / 400)  # visible even when it took no time
+            ax.axvspan(w.start, end, facecolor="#f5c26b", edgecolor="#b07a12", hatch="////", alpha=0.45, lw=0)
+            continue
         ax.axvspan(w.start, min(w.end, t_end), color="#888888", alpha=0.18, lw=0)
         ax.text(w.start, 0.98, f" {w.name} {w.target}".rstrip(), transform=ax.get_xaxis_transform(),
                 va="top", ha="left", fontsize=8, color="#444444", clip_on=True)

@@ -30,6 +30,9 @@ from harness.verdicts import Verdict, compose, invalid_history
 from stack.config import SERVICES
 
 EXIT = {"valid": 0, "invalid": 1, "unknown": 4}
+# A fault's on_event phase -> the (phase, stage) it is recorded as.
+FAULT_STAGES = {"starting": ("start", "invoke"), "start": ("start", "complete"),
+                "stopping": ("stop", "invoke"), "stop": ("stop", "complete")}
 EXIT_ABORTED = 3
 
 
@@ -64,7 +67,6 @@ class Run:
         self.notes: list[str] = []
         self.heal_report = None
         self.snapshotter = None
-        self._stop_at: dict = {}
         self.alerting = None
         if exp.alerts:
             from chaos.alerting import AlertProbe
@@ -134,7 +136,6 @@ class Run:
                         active[spec.name] = (spec, scope.start(fault))
                     for name, (spec, fault) in list(active.items()):
                         if elapsed >= spec.end:
-                            self._stop_at[name] = self.rec.now()  # the window ends when the undo begins
                             scope.stop(fault)
                             del active[name]
                     if exp.schedule and not pending and not active and self.snapshotter is None:
@@ -156,11 +157,12 @@ class Run:
 
     def _on_event(self, spec, target):
         def record(fault, phase):
-            if phase in ("start", "stop"):  # the window begins once the fault is confirmed in place
-                stamped = self._stop_at.pop(spec.name, None) if phase == "stop" else None
-                t, wall = stamped or self.rec.now()
-                self.rec.write(FaultEvent(phase, spec.name, target, t, wall,
-                                          params={"fault": spec.fault, **spec.params, "applied": fault.describe()}))
+            # Each change is stamped twice, Jepsen style: as it begins and once it is confirmed.
+            if phase in FAULT_STAGES:
+                edge, stage = FAULT_STAGES[phase]
+                t, wall = self.rec.now()
+                params = {"fault": spec.fault, **spec.params, "applied": fault.describe()}
+                self.rec.write(FaultEvent(edge, spec.name, target, t, wall, params=params, stage=stage))
         return record
 
     def _on_flap(self, spec):

@@ -208,7 +208,8 @@ def _checkers(v: _Checker, raw, services, node_names, labels) -> dict:
                     ok_kind = kind in WINDOWS[:-1] or (str(kind).startswith("fault:") and kind[6:] in labels)
                     if not ok_kind:
                         v.bad(f"{path}.{bound}.{svc}.{kind}", "is not a window",
-                              f"use steady, fault, between, after-heal or fault:<schedule name> ({sorted(labels)})")
+                              f"use steady, fault, between, after-heal or fault:<schedule name> ({sorted(labels)}); "
+                              f"transition windows take no bound")
                     v.number(f"{path}.{bound}.{svc}.{kind}", b, 0, 1)
         for i, pair in enumerate(t.get("expect_open") or ()):
             svc, _, node = str(pair).replace("->", ":").partition(":")

@@ -4,8 +4,12 @@ The chaos checkers read these files as they read the chaos workload's. Each Locu
 Jepsen-style process: one request at a time. After an ``info`` completion (outcome unknown) the user
 continues under a fresh process id, so no process ever has two operations that might overlap.
 
-Times are seconds since a wall-clock reference ``start_wall_ms`` shared by every process of the run
-(the Locust master, its workers, and a chaos runner), so their files merge into one history.
+Times are seconds since the run's start, read on the monotonic clock as the chaos runner's own
+recorder does, so a wall-clock step (NTP, a suspended laptop) can never reorder a history. The
+start is either the caller's monotonic time zero (``t0_monotonic``: the chaos runner passes its
+own, and CLOCK_MONOTONIC is shared by every process of the machine) or, without one, the wall-clock
+reference ``start_wall_ms`` read once when the history opens and followed on the monotonic clock
+from then on. ``wall_ms`` stays wall-clock time, for humans and for lag measured across processes.
 """
 from __future__ import annotations
 
@@ -33,29 +37,34 @@ class Pending:
     f: str
     key: str
     value: str | None
-    started_ms: float
+    started_ms: float  # on the monotonic clock
     answer: Answer | None = None  # set by the task, so the listener does not parse the body twice
 
 
 class LoadHistory:
     """Writes invokes and completions for the users of one Locust process."""
 
-    def __init__(self, writer, start_wall_ms: float, process_base: int = 0):
+    def __init__(self, writer, start_wall_ms: float, process_base: int = 0, t0_monotonic: float | None = None):
         self.writer = writer
         self.start_wall_ms = float(start_wall_ms)
+        if t0_monotonic is None or t0_monotonic <= 0:
+            # Anchor once: the wall clock says how long ago the run started; the monotonic clock
+            # takes over from here, so a later step of the wall clock changes nothing.
+            t0_monotonic = time.monotonic() - (time.time_ns() / 1e6 - self.start_wall_ms) / 1000
+        self.t0_monotonic = float(t0_monotonic)
         self._ids = itertools.count(process_base)
         self.open: dict[int, Pending] = {}
 
     def now(self) -> tuple[float, int]:
-        wall = time.time_ns() / 1e6
-        return round((wall - self.start_wall_ms) / 1000, 6), int(wall)
+        """Return (seconds since the run's start on the monotonic clock, wall-clock ms)."""
+        return round(time.monotonic() - self.t0_monotonic, 6), time.time_ns() // 1_000_000
 
     def new_process(self) -> int:
         return next(self._ids)
 
     def invoke(self, process: int, service: str, f: str, key: str, value: str | None = None) -> Pending:
         t, wall = self.now()
-        p = Pending(process, service, f, key, value, time.time_ns() / 1e6)
+        p = Pending(process, service, f, key, value, time.monotonic() * 1000)
         self.open[process] = p
         self.writer.write(Op("invoke", process, f, key, value, service, t, wall))
         return p
@@ -73,7 +82,7 @@ class LoadHistory:
             version=body.get("version") if kind == "ok" else None, node=body.get("node"),
             staleness_ms=body.get("staleness_ms"), stale=body.get("stale"), status=answer.status,
             outcome=body.get("outcome"), error=answer.error_message,
-            latency_ms=round(time.time_ns() / 1e6 - p.started_ms, 3)))
+            latency_ms=round(time.monotonic() * 1000 - p.started_ms, 3)))
         return kind
 
     def close_open(self, reason: str = "stopped by Locust before an answer arrived") -> int:
@@ -92,11 +101,11 @@ def null_history() -> LoadHistory:
     return LoadHistory(NullRecorder(), time.time() * 1000)
 
 
-def open_history(path: str | None, start_wall_ms: float, process_base: int = 0) -> LoadHistory:
+def open_history(path: str | None, start_wall_ms: float, process_base: int = 0,
+                 t0_monotonic: float | None = None) -> LoadHistory:
     """A LoadHistory writing to `path`, or one that drops everything when there is no path."""
-    if not path:
-        return LoadHistory(NullRecorder(), start_wall_ms, process_base)
-    return LoadHistory(HistoryWriter(path), start_wall_ms, process_base)
+    writer = HistoryWriter(path) if path else NullRecorder()
+    return LoadHistory(writer, start_wall_ms, process_base, t0_monotonic)
 
 
 def worker_path(path: str, index: int) -> str:

@@ -67,7 +67,7 @@ def on_test_start(environment, **_kw):
         path = worker_path(path, runner.worker_index) if path else ""
         base += (runner.worker_index + 1) * STRIDE
     state.history.close()
-    state.history = open_history(path, options.t0_wall_ms, base)
+    state.history = open_history(path, options.t0_wall_ms, base, options.t0_monotonic)
     state.tally = Tally()
 
 

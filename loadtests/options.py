@@ -35,6 +35,9 @@ def add_arguments(parser) -> None:
     add("--history", env_var="CAPLAB_HISTORY", default="", help="write the invoke/complete history here")
     add("--t0-wall-ms", env_var="CAPLAB_T0_WALL_MS", type=float, default=0.0,
         help="wall-clock ms that history times count from (default: when the master starts)")
+    add("--t0-monotonic", env_var="CAPLAB_T0_MONOTONIC", type=float, default=0.0,
+        help="the run's time zero on this machine's monotonic clock (seconds), e.g. a chaos runner's; "
+             "default: the wall-clock reference, followed on the monotonic clock")
     add("--process-base", env_var="CAPLAB_PROCESS_BASE", type=int, default=0,
         help="first process id in the history, to stay clear of other clients of the same run")
     add("--run-id", env_var="CAPLAB_RUN_ID", default="", help="key prefix unique to the run (default: a timestamp)")

@@ -143,7 +143,7 @@ def start_locust(stack_config_or_urls, services, users: int, duration_s: float, 
                  t0_wall_ms: float | None = None, extra_args=(), *, out_dir, shape: str = "steady",
                  spawn_rate: float | None = None, p95_ms: float = 500.0, max_error_rate: float = 0.001,
                  refusals_are_errors: bool = True, process_base: int = 0, run_id: str = "",
-                 workers: int = 0, env: dict | None = None) -> LocustRun:
+                 workers: int = 0, env: dict | None = None, t0_monotonic: float | None = None) -> LocustRun:
     """Start Locust headless against `services` and return at once; call `.wait()` on the result."""
     services = list(services)
     urls = service_urls(stack_config_or_urls, services)
@@ -164,6 +164,8 @@ def start_locust(stack_config_or_urls, services, users: int, duration_s: float, 
         argv += ["--history", str(history_path)]
     if t0_wall_ms:
         argv += ["--t0-wall-ms", repr(float(t0_wall_ms))]
+    if t0_monotonic:  # the caller's monotonic time zero: Locust runs on this machine, on the same clock
+        argv += ["--t0-monotonic", repr(float(t0_monotonic))]
     if run_id:
         argv += ["--run-id", run_id]
     if workers:

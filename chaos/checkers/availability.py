@@ -1,25 +1,21 @@
-"""Measure availability and latency per service in each window: steady, each fault, after the heal."""
+"""Measure availability and latency per service in each window: steady, each transition and fault, after the heal."""
 from __future__ import annotations
 
 from harness.pairs import pair_ops
 from harness.verdicts import Verdict
 
-from .common import all_windows, distribution
+from .common import all_windows, distribution, ops_by_window
 
 NAME = "availability"
 
 
 def check(history, min_availability: dict | None = None, max_availability: dict | None = None) -> Verdict:
-    """Count ok/fail/info per service and window; compare with bounds such as {"ap": {"fault": 0.99}}."""
-    windows = all_windows(history)
+    """Count ok/fail/info per service and window; compare with bounds such as {"ap": {"fault": 0.99}}.
+
+    Transition windows are counted and shown, but no bound applies to them.
+    """
     pairs = pair_ops(history)
-    services = sorted({c.service for c in pairs})
-    table = []
-    for w in windows:
-        for svc in services:
-            # An op belongs to the window it was invoked in: that is the state the client met.
-            ops = [c for c in pairs if c.service == svc and w.start <= c.start < w.end]
-            table.append(_row(w, svc, ops))
+    table = window_rows(history, pairs)
     problems, evidence, empty = [], [], []
     for bounds, broken, word in ((min_availability, lambda a, b: a < b, "below"),
                                  (max_availability, lambda a, b: a > b, "above")):
@@ -47,8 +43,27 @@ def check(history, min_availability: dict | None = None, max_availability: dict 
     if not (min_availability or max_availability):
         return Verdict(NAME, "unknown", "no bounds set: availability was measured, not judged; add "
                        "min_availability or max_availability", figures=figures)
-    parts = [f"{r['service']} {r['window']} {r['availability']:.2%}" for r in table if r["availability"] is not None]
-    return Verdict(NAME, "valid", "; ".join(parts[:6]), figures=figures)
+    parts = [f"{r['service']} {r['window']} {r['availability']:.2%}" for r in table
+             if r["availability"] is not None and r["kind"] != "transition"]
+    moving = sum(r["ops"] for r in table if r["kind"] == "transition")
+    if moving:
+        parts.append(f"{moving} ops in flight while a fault landed or lifted (not judged)")
+    return Verdict(NAME, "valid", "; ".join(parts[:6] + parts[-1:] if moving and len(parts) > 7 else parts[:7]),
+                   figures=figures)
+
+
+def window_rows(history, pairs=None) -> list[dict]:
+    """Return one row per window and service: counts, availability and ok latencies."""
+    windows = all_windows(history)
+    pairs = pair_ops(history) if pairs is None else pairs
+    services = sorted({c.service for c in pairs})
+    table = []
+    # An op belongs to the window it was invoked in (the state the client met), unless it was in
+    # flight while a fault landed or lifted: then it belongs to that transition, which no bound judges.
+    for w, ops in zip(windows, ops_by_window(windows, pairs)):
+        for svc in services:
+            table.append(_row(w, svc, [c for c in ops if c.service == svc]))
+    return table
 
 
 def _row(w, svc: str, ops) -> dict:
@@ -57,7 +72,7 @@ def _row(w, svc: str, ops) -> dict:
     total = sum(n.values())
     lat = [c.completion.latency_ms if c.completion.latency_ms is not None else (c.end - c.start) * 1000
            for c in ops if c.type == "ok"]
-    return {"window": w.label, "kind": w.kind, "name": w.name, "service": svc,
+    return {"window": w.label, "kind": w.kind, "name": w.name, "edge": w.edge, "service": svc,
             "start": _finite(w.start), "end": _finite(w.end), "ops": total, **n,
             "availability": round(n["ok"] / total, 4) if total else None,
             "latency_ms": distribution(lat)}

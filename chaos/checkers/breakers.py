@@ -27,7 +27,11 @@ def _pairs(expect_open) -> list[tuple[str, str]]:
 
 def check(history, expect_open=(), open_within_s: float | None = None,
           close_within_s: float | None = None, fault: str | None = None) -> Verdict:
-    """Time each expected breaker from fault start to open, and from fault stop to closed again."""
+    """Time each expected breaker from fault start to open, and from fault stop to closed again.
+
+    Both timings run from the invoke of the change (the earliest moment it could act), so they
+    bound the true delay from above; an opening seen while the fault was still landing counts.
+    """
     expected = _pairs(expect_open)
     samples: dict[tuple, list[BreakerSample]] = {}
     for ev in sorted((e for e in history if isinstance(e, BreakerSample)), key=lambda e: e.time):
@@ -40,12 +44,12 @@ def check(history, expect_open=(), open_within_s: float | None = None,
             if not seq:
                 unknown.append(f"no samples of {svc}:{node}")
                 continue
-            opened = next((s.time for s in seq if s.state == "open" and w.start <= s.time <= w.end), None)
+            opened = next((s.time for s in seq if s.state == "open" and w.began <= s.time <= w.end), None)
             closed = None
             if opened is not None and w.end < math.inf:
                 closed = next((s.time for s in seq if s.state == "closed" and s.time >= max(w.end, opened)), None)
             row = {"fault": w.label, "service": svc, "node": node,
-                   "opened_after_s": None if opened is None else round(opened - w.start, 3),
+                   "opened_after_s": None if opened is None else round(opened - w.began, 3),
                    "closed_after_s": None if closed is None else round(closed - w.end, 3)}
             timings.append(row)
             why = _late(row, open_within_s, close_within_s, w.end < math.inf)
@@ -89,7 +93,7 @@ def _unexpected(samples: dict, windows, expected) -> list[dict]:
         prev = None
         for s in seq:
             if s.state == "open" and prev != "open":
-                during = any(w.start <= s.time <= w.end for w in windows)
+                during = any(w.began <= s.time <= w.healed for w in windows)
                 if not (during and (svc, node) in expected):
                     out.append({"service": svc, "node": node, "time": s.time, "during_fault": during})
             prev = s.state

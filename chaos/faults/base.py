@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
-EventCallback = Callable[["Fault", str], None]  # on_event(fault, phase), phase "start" or "stop"
+# on_event(fault, phase): "starting" as the change begins, "start" once it is confirmed in place;
+# "stopping" as the undo begins, "stop" once it is confirmed undone (Jepsen's invoke and completion).
+EventCallback = Callable[["Fault", str], None]
 
 
 class FaultError(Exception):
@@ -82,6 +84,7 @@ class Fault:
         with self._lock:
             if self._active:
                 raise FaultError(f"fault {self.name!r} is already active; stop it before restarting")
+            self._emit("starting")
             self._active = True  # stop() must see a half-applied fault
             try:
                 self._apply()
@@ -105,9 +108,17 @@ class Fault:
         with self._lock:
             if not self._active:
                 return
+            try:
+                self._emit("stopping")
+            except Exception as err:  # a recorder that fails must not keep the fault in place
+                unrecorded = err
+            else:
+                unrecorded = None
             self._undo()
             self._active = False
         self._emit("stop")
+        if unrecorded is not None:
+            raise unrecorded
 
     def __enter__(self) -> "Fault":
         return self.start()

@@ -16,7 +16,8 @@ class FlappingLink(Fault):
     """Cut the link for `down_sec` at the start of every `period_sec`, heal it for the rest.
 
     `on_flap(phase, detail)` is called from the background thread after each cut and heal.
-    `stop()` joins the thread and leaves the link healed.
+    `start()` returns once the first cut is confirmed in place, so the fault's start completes
+    when the link is first cut; `stop()` joins the thread and leaves the link healed.
     """
 
     kind = "flapping"
@@ -35,6 +36,7 @@ class FlappingLink(Fault):
         super().__init__(name or f"flapping_{'-'.join(self.proxies)}_{mode}", on_event)
         self._link = partition(toxiproxy, self.proxies, mode, name=f"{self.name}_cut")
         self._halt = threading.Event()
+        self._first_cut = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self.flaps = 0
@@ -43,15 +45,22 @@ class FlappingLink(Fault):
 
     def _apply(self) -> None:
         self._halt.clear()
+        self._first_cut.clear()
         self._error = None
         self._on_undo("stop the flapping thread and heal the link", self._halt_and_heal)
         self._thread = threading.Thread(target=self._run, name=f"fault-{self.name}", daemon=True)
         self._thread.start()
+        confirmed = self._first_cut.wait(self._join_timeout)
+        error, self._error = self._error, None  # reported here, so the undo does not report it again
+        if error is not None or not confirmed:
+            raise FaultError(f"flapping link {self.name!r} could not make its first cut: "
+                             f"{error or f'not confirmed within {self._join_timeout:.1f} s'}") from error
 
     def _run(self) -> None:
         try:
             while not self._halt.is_set():
                 self._link.start()
+                self._first_cut.set()
                 self.flaps += 1
                 self._flap("cut")
                 if self._halt.wait(self.down_sec):
@@ -61,6 +70,7 @@ class FlappingLink(Fault):
                 self._halt.wait(self.period_sec - self.down_sec)
         except BaseException as err:  # stop() reports it
             self._error = err
+            self._first_cut.set()  # wake a start() still waiting for the first cut
         finally:
             try:
                 self._link.stop()

@@ -53,7 +53,7 @@ def test_black_hole_times_out_then_heals(toxiproxy, proxied):
             "cut_cp_g1_blackhole_upstream", "cut_cp_g1_blackhole_downstream"}
     assert_clean(toxiproxy)
     assert redis_client(proxied["cp_g1"]).ping()
-    assert events == [("cut_cp_g1_blackhole", "start"), ("cut_cp_g1_blackhole", "stop")]
+    assert events == [("cut_cp_g1_blackhole", p) for p in ("starting", "start", "stopping", "stop")]
     fault.stop()  # idempotent: no error, no second event
     assert len(events) == 2
     assert fault.describe() == {"name": "cut_cp_g1_blackhole", "kind": "blackhole",
@@ -192,7 +192,7 @@ def test_flapping_link_flaps_and_ends_healed(toxiproxy, proxied):
     with fault:
         time.sleep(1.0)
     assert flaps.count("cut") >= 2 and flaps.count("heal") >= 2
-    assert events == ["start", "stop"]
+    assert events == ["starting", "start", "stopping", "stop"]
     assert_clean(toxiproxy)
     assert redis_client(proxied["cp_g1"]).ping()
 
@@ -285,4 +285,4 @@ def test_no_fault_in_a_scope(toxiproxy, proxied):
     events, on_event = recorder()
     with FaultScope(NoFault(on_event=on_event)) as scope:
         assert [f.name for f in scope.faults] == ["no_fault"]
-    assert events == [("no_fault", "start"), ("no_fault", "stop")]
+    assert events == [("no_fault", p) for p in ("starting", "start", "stopping", "stop")]

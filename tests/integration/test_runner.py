@@ -54,8 +54,10 @@ def test_cp_vs_ap_partition_end_to_end(live, tmp_path):
     assert invokes > 100 and invokes == sum(o.type != "invoke" for o in ops)
     assert {(o.service, o.type) for o in ops} >= {("cp", "ok"), ("cp", "fail"), ("ap", "ok")}
     faults = [e for e in history if isinstance(e, FaultEvent)]
-    assert [(f.phase, f.name, f.target) for f in faults] == [("start", "cut-g2", "cp,ap->g2"),
-                                                             ("stop", "cut-g2", "cp,ap->g2")]
+    assert [(f.phase, f.stage, f.name, f.target) for f in faults] == [
+        ("start", "invoke", "cut-g2", "cp,ap->g2"), ("start", "complete", "cut-g2", "cp,ap->g2"),
+        ("stop", "invoke", "cut-g2", "cp,ap->g2"), ("stop", "complete", "cut-g2", "cp,ap->g2")]
+    assert faults[0].time <= faults[1].time <= faults[2].time <= faults[3].time
     assert {(b.service, b.node, b.state) for b in history if isinstance(b, BreakerSample)} >= \
         {("cp", "g2", "open"), ("cp", "g2", "closed"), ("ap", "g2", "open")}
     assert any(isinstance(m, MetricSample) and m.name == "data_staleness_ms" and m.value > 0 for m in history)
@@ -105,7 +107,8 @@ def test_heal_removes_what_a_killed_run_left(live, toxiproxy, tmp_path):
     try:
         def all_started():
             histories = list(runs.glob("left-behind/*/history.jsonl"))
-            return histories and sum('"phase":"start"' in line for line in histories[0].read_text().splitlines()) == 5
+            return histories and sum('"phase":"start"' in line and '"stage":"complete"' in line
+                                     for line in histories[0].read_text().splitlines()) == 5
         wait_for(all_started, 30, "five faults started")
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -143,7 +146,8 @@ def test_partition_under_load_with_locust(live, tmp_path):
     history = read_history(outcome.run_dir / "history.jsonl")
     ops = [e for e in history if isinstance(e, Op)]
     assert ops and min(o.process for o in ops) >= 1_000_000  # Locust's users, under their own ids
-    assert [e.phase for e in history if isinstance(e, FaultEvent)] == ["start", "stop"]
+    assert [(e.phase, e.stage) for e in history if isinstance(e, FaultEvent)] == [
+        ("start", "invoke"), ("start", "complete"), ("stop", "invoke"), ("stop", "complete")]
     assert results["ops"]["cp:ok"] > 20 and results["ops"]["ap:ok"] > 20
     assert verdict(results, "linearizable")["valid"] == "valid"
     rows = {(r["service"], r["kind"]): r for r in verdict(results, "availability")["figures"]["windows"]}

@@ -46,6 +46,14 @@ class H:
             self.events.append(FaultEvent("stop", name, target, stop, wall(stop), {}))
         return self
 
+    def staged_fault(self, si, sc, ti, tc, name="partition", target="cp->g2"):
+        """Add a fault with both stamps of its start and of its stop: invoked at si, confirmed at sc..."""
+        for phase, stage, t in (("start", "invoke", si), ("start", "complete", sc), ("stop", "invoke", ti),
+                                ("stop", "complete", tc)):
+            if t is not None:
+                self.events.append(FaultEvent(phase, name, target, t, wall(t), {}, stage=stage))
+        return self
+
     def breaker(self, t, node, state, service=None):
         self.events.append(BreakerSample(service or self.service, node, state, t, wall(t)))
         return self

@@ -44,3 +44,13 @@ def test_unsampled_breaker_or_no_fault_is_unknown():
     assert breakers.check(history().build(), expect_open=["ap:g2"]).valid == "unknown"
     h = H().breaker(1, "g2", "closed")
     assert breakers.check(h.build(), expect_open=["cp:g2"]).valid == "unknown"
+
+
+def test_timings_run_from_the_invoke_of_each_change():
+    h = (H().staged_fault(10, 10.5, 20, 20.8).breaker(5, "g2", "closed").breaker(10.2, "g2", "open")
+         .breaker(24, "g2", "closed"))
+    v = breakers.check(h.build(), expect_open=["cp:g2"], open_within_s=0.5, close_within_s=4)
+    t = v.figures["timings"][0]
+    # Opened while the fault was still landing: counted, and timed from the start's invoke.
+    assert (t["opened_after_s"], t["closed_after_s"]) == (0.2, 4.0) and v.valid == "valid"
+    assert t["fault"] == "fault:partition:cp->g2@10.5" and v.figures["unexpected_opens"] == []

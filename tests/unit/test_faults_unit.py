@@ -50,7 +50,7 @@ def test_undo_runs_in_reverse_and_stop_is_idempotent():
         assert fault.active
     fault.stop()
     assert log == ["do a", "do b", "undo b", "undo a"]
-    assert events == ["start", "stop"]
+    assert events == ["starting", "start", "stopping", "stop"]
 
 
 def test_failed_start_undoes_what_was_done():
@@ -71,6 +71,25 @@ def test_failed_undo_keeps_the_remaining_steps_for_the_next_stop():
     fault.fail_undo.clear()
     fault.stop()
     assert not fault.active and log[-1] == "undo b"
+
+
+def test_a_recorder_that_fails_on_stopping_still_undoes_the_fault():
+    def broken(fault, phase):
+        if phase == "stopping":
+            raise OSError("disk full")
+    log = []
+    fault = Steps(log, on_event=broken).start()
+    with pytest.raises(OSError):
+        fault.stop()
+    assert not fault.active and log[-1] == "undo a"
+
+
+def test_a_failed_start_reports_its_invoke_and_no_completion():
+    events = []
+    fault = Steps([], steps=("a", "b"), fail_apply_at="b", on_event=lambda f, phase: events.append(phase))
+    with pytest.raises(RuntimeError):
+        fault.start()
+    assert events == ["starting"] and not fault.active
 
 
 def test_double_start_is_refused():
@@ -161,3 +180,13 @@ def test_heal_raises_on_an_unreadable_entry(tmp_path):
     with pytest.raises(HealError, match="unreadable ledger entry"):
         heal(None, tmp_path)
     assert not heal(None, tmp_path, raise_on_error=False).ok
+
+
+def test_flapping_start_completes_only_once_the_first_cut_is_in_place():
+    from chaos.faults import FlappingLink
+    events = []
+    fault = FlappingLink(Toxiproxy("http://127.0.0.1:1"), "cp_g1", period_sec=0.4,
+                         on_event=lambda f, phase: events.append(phase))
+    with pytest.raises(FaultError, match="could not make its first cut"):
+        fault.start()  # nothing listens on port 1: the first cut cannot be made
+    assert not fault.active and events == ["starting"]

@@ -15,7 +15,7 @@ import pytest
 from chaos.checkers import run_all
 from chaos.report import ReportError, build_comparison, build_report
 from harness.history import (BreakerSample, FaultEvent, HistoryWriter, MetricSample, NodeSnapshot, Op,
-                             read_history)
+                             read_history, to_dict)
 from harness.verdicts import compose
 
 T0_MS = 1_700_000_000_000
@@ -210,7 +210,28 @@ def test_html_shows_overall_hypothesis_fault_window_and_evidence(built):
 def test_schedule_planned_and_injected(built):
     _, md, _ = built
     assert "| 4.0 | partition | 6.0 | `{\"node\":\"g2\"}` |" in md
-    assert "| partition | g2 | 4.00 | 10.00 |" in md
+    assert "| partition | g2 | 4.00 | 0 | 10.00 | 0 |" in md  # an old history: changes took no time
+    assert "| partition landing | 4 | 4 | " in md and "| fault partition | 4 | 10 | " in md
+
+
+def test_transitions_get_their_rows_counts_and_hatching(built, tmp_path):
+    run = _copy(built[0], tmp_path)
+    stop = FAULT_AT + FAULT_FOR
+    lines = [ln for ln in (run / "history.jsonl").read_text().splitlines() if '"type":"fault"' not in ln]
+    staged = [FaultEvent(ph, "partition", "g2", t, _wall(t), {"node": "g2"}, stage=st) for ph, st, t in
+              (("start", "invoke", FAULT_AT - 0.5), ("start", "complete", FAULT_AT), ("stop", "invoke", stop),
+               ("stop", "complete", stop + 0.25))]
+    lines += [json.dumps(to_dict(e)) for e in staged]
+    (run / "history.jsonl").write_text("\n".join(lines) + "\n")
+    before = (run / "plots" / "errors-cp.png").read_bytes()
+    md, html = (f.read_text() for f in build_report(run))
+    assert "| partition | g2 | 4.00 | 500 | 10.00 | 250 |" in md
+    landing = next(ln for ln in md.splitlines() if ln.startswith("| partition landing | 3.5 | 4 | "))
+    cp_ops = int(landing.split("|")[4].split("/")[0]) + int(landing.split("|")[4].split("/")[1])
+    assert cp_ops > 0, landing  # ops in flight while the cut landed are counted there, not as steady
+    assert "| partition lifting | 10 | 10.25 | " in md and "operations in flight)" in md
+    assert '<tr class="window-transition"><td>partition landing</td>' in html
+    assert (run / "plots" / "errors-cp.png").read_bytes() != before  # the transitions are drawn
 
 
 def test_no_breaker_samples_gives_a_note_and_drops_old_breaker_plots(built, tmp_path):
