@@ -16,11 +16,11 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from chaos.checkers.availability import window_rows
-from chaos.checkers.common import fault_windows, transition_windows
+from chaos.checkers.common import fault_windows
+from chaos.window_table import ms, shaded_windows, window_table
 from chaos.plots import Column, fault_label, plot_grid
 from chaos.violation import describe_violation, draw_violation, find_violation
-from harness.history import HistoryError, Op, read_history
+from harness.history import Op, read_history
 
 TEMPLATES = Path(__file__).parent / "templates"
 SERVICE_ORDER = ("cp", "ap")
@@ -90,7 +90,7 @@ def load_run(run_dir) -> Run:
 def build_report(run_dir) -> tuple[Path, Path]:
     """Write report.md (plots under plots/) and a self-contained report.html into the run folder."""
     run = load_run(run_dir)
-    columns = [Column(s, s, s, run.events, _shaded(run.events)) for s in run.services]
+    columns = [Column(s, s, s, run.events, shaded_windows(run.events)) for s in run.services]
     rows = _save_plots(plot_grid(columns, run.t_end) if run.events else [], run.path / "plots")
     violation = _violation(run)
     ctx = dict(_run_context(run), rows=rows, columns=[c.label for c in columns], violation=violation,
@@ -118,7 +118,7 @@ def build_comparison(run_dirs, out_dir) -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     labels = _run_labels(runs)
-    columns = [Column(f"{label} · {s}", _slug(f"{label}-{s}"), s, run.events, _shaded(run.events))
+    columns = [Column(f"{label} · {s}", _slug(f"{label}-{s}"), s, run.events, shaded_windows(run.events))
                for label, run in zip(labels, runs) for s in run.services]
     t_end = max(r.t_end for r in runs)
     rows = _save_plots(plot_grid(columns, t_end) if any(r.events for r in runs) else [], out / "plots")
@@ -152,42 +152,13 @@ def _run_context(run: Run) -> dict:
                       "params": _fmt(s.get("params") or {})} for s in exp.get("schedule") or [] if isinstance(s, dict)],
         "faults": [{"name": w.name, "target": w.target, "start": f"{w.start:.2f}",
                     "stop": "never" if math.isinf(w.end) else f"{w.end:.2f}", "label": fault_label(w),
-                    "landing_ms": _ms(w.start - w.began), "lifting_ms": _ms(w.healed - w.end)}
+                    "landing_ms": ms(w.start - w.began), "lifting_ms": ms(w.healed - w.end)}
                    for w in windows],
-        "windows": _window_table(run),
+        "windows": window_table(run.events, run.services),
         "alerts": _alert_rows(res),
         "ops": [{"service": s, **{t: sum(o.service == s and o.type == t for o in ops) for t in ("ok", "fail", "info")}}
                 for s in run.services],
     }
-
-
-def _shaded(events) -> list:
-    """The windows the plots shade: each fault, and the transitions where it landed and lifted."""
-    return fault_windows(events) + transition_windows(events)
-
-
-def _window_table(run: Run) -> dict:
-    """Return the operations per window and service, transitions included, or why there are none."""
-    try:
-        rows = window_rows(run.events)
-    except HistoryError as err:
-        return {"rows": [], "note": f"No window table: the history is invalid ({err})."}
-    by_window: dict = {}
-    for r in rows:
-        by_window.setdefault(r["window"], dict(r, cells={}))["cells"][r["service"]] = (
-            f"{r['ok']} / {r['fail']} / {r['info']}" + ("" if r["availability"] is None else f" ({r['availability']:.2%})"))
-    table = []
-    for r in by_window.values():
-        name = {"transition": f"{r['name']} {'landing' if r['edge'] == 'start' else 'lifting'}",
-                "fault": f"fault {r['name']}"}.get(r["kind"], r["kind"])
-        table.append({"window": name, "kind": r["kind"], "from": _fmt(r["start"]) or "start",
-                      "to": _fmt(r["end"]) or "end", "cells": [r["cells"].get(s, "") for s in run.services]})
-    moving = sum(r["ops"] for r in rows if r["kind"] == "transition")
-    return {"rows": table, "note": None, "in_transition": moving}
-
-
-def _ms(seconds: float) -> str:
-    return "never" if math.isinf(seconds) else f"{seconds * 1000:.0f}"
 
 
 def _alert_rows(results: dict) -> list[dict]:
