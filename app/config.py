@@ -133,8 +133,11 @@ def _read_secret(env, var, problems):
         except (OSError, UnicodeError) as exc:
             problems.append(f"{var}_FILE={path!r} cannot be read ({getattr(exc, 'strerror', None) or exc}); "
                             f"point it at a readable UTF-8 file or set {var} instead")
-            return ""
+            return _UNREADABLE
     return env.get(var)
+
+
+_UNREADABLE = object()  # a secret file that could not be read: reported once, not judged again
 
 
 def load_settings(env=None, mode: str | None = None, **overrides) -> Settings:
@@ -147,6 +150,8 @@ def load_settings(env=None, mode: str | None = None, **overrides) -> Settings:
     values = {}
     for var in TABLE:
         raw = _read_secret(env, var.name, problems) if var.name in SECRETS else env.get(var.name)
+        if raw is _UNREADABLE:
+            continue
         if raw is None:
             raw = var.default
         if raw is None:
