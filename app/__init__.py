@@ -44,6 +44,8 @@ def create_app(mode: str | None = None, config: dict | None = None, start_mainte
                       # OPTIONS would answer 200 with an empty, non-JSON body: refuse it with 405.
                       PROVIDE_AUTOMATIC_OPTIONS=False)
     app.session_interface = NoSessions()
+    # Werkzeug would answer /read//k with an HTML 308 to /read/k; a path is taken as it is sent.
+    app.url_map.merge_slashes = False
     service = Service(settings, start_maintenance=start_maintenance)
     app.extensions["caplab"] = service
 

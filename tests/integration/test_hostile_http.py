@@ -131,6 +131,8 @@ CASES = [
     ("key-encoded-slash", "app", request_bytes("POST", "/write/a%2Fb/v"), 404, "not_found", "not found"),
     ("write-missing-value", "app", request_bytes("POST", "/write/seed"), 404, "not_found", "not found"),
     ("write-empty-value", "app", request_bytes("POST", "/write/seed/"), 404, "not_found", "not found"),
+    ("double-slash-read", "app", request_bytes("GET", "/read//seed"), 404, "not_found", "not found"),
+    ("encoded-slash-first", "app", request_bytes("GET", "/read/%2Fseed"), 404, "not_found", "not found"),
     ("write-extra-segment", "app", request_bytes("POST", "/write/seed/v/extra"), 404, "not_found", "not found"),
     ("delete-kv", "app", request_bytes("DELETE", "/kv/seed"), 405, "method_not_allowed", "not allowed"),
     ("patch-kv", "app", request_bytes("PATCH", "/kv/seed", b'{"value": "x"}', JSON), 405, "method_not_allowed", "not allowed"),
