@@ -160,6 +160,7 @@ class ComposeStack:
             toxiproxy_port=p["TOXIPROXY_PORT"], proxy_base_port=p["CP_G1_PROXY_PORT"] - 101,
             service_ports={"cp": p["CP_PORT"], "ap": p["AP_PORT"]}, prometheus_port=p["PROMETHEUS_PORT"],
             alertmanager_port=p["ALERTMANAGER_PORT"])
+        self._names: dict = {}
         self.nodes = {n: ComposeNode(n, self) for n in NODES}
         self.services = {m: ComposeService(m, self) for m in SERVICES}
 
@@ -185,18 +186,23 @@ class ComposeStack:
         return {r["Labels"].get(SERVICE_LABEL, r["Names"][0]): r["Names"][0] for r in rows}
 
     def container(self, service: str) -> str:
-        name = self.containers().get(service)
-        if name is None:
+        """The service's container name; looked up once (each podman call costs ~0.3 s on a busy
+        machine, and a fault's start is confirmed only after them), again after `up`."""
+        if service not in self._names:
+            self._names = self.containers()
+        if service not in self._names:
             raise StackError(f"compose project {self.project} has no container for {service}; is it up?")
-        return name
+        return self._names[service]
 
     def pid(self, service: str) -> int | None:
-        """The host pid of a service's main process, or None when it is not running."""
-        name = self.containers().get(service)
-        if name is None:
+        """The host pid of a service's main process, or None when it is not running or paused."""
+        try:
+            name = self.container(service)
+        except StackError:
             return None
-        state = json.loads(podman("inspect", "--format", "json", name).stdout)[0]["State"]
-        return state["Pid"] if state.get("Running") and not state.get("Paused") and state["Pid"] else None
+        proc = podman("inspect", "--format", "{{.State.Status}} {{.State.Pid}}", name, check=False)
+        status, _, pid = proc.stdout.strip().partition(" ")
+        return int(pid) if proc.returncode == 0 and status == "running" and pid not in ("", "0") else None
 
     def client(self):
         from chaos.toxiproxy import Toxiproxy
@@ -211,6 +217,7 @@ class ComposeStack:
         t0 = time.monotonic()
         progress(f"compose up: project {self.project}, profiles {list(self.profiles) or 'none'}")
         self.compose("up", "-d", *(["--build"] if build else []))
+        self._names = {}
         self.wait_ready(ready_within)
         progress(f"compose stack ready in {time.monotonic() - t0:.1f}s")
         return self
@@ -223,6 +230,7 @@ class ComposeStack:
     def down(self, progress=print, volumes: bool = True) -> None:
         """`down` with every profile (a plain `down` after `--profile monitoring up` fails under podman)."""
         self.compose("--profile", "monitoring", "down", *(["-v"] if volumes else []), profiles=(), timeout=300)
+        self._names = {}
         progress(f"compose down: project {self.project}{' and its volumes' if volumes else ''}")
 
     def leftovers(self) -> dict:
