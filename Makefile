@@ -24,7 +24,7 @@ NODE   ?=
 FORCE  ?=
 BACKUP_ARGS ?=
 
-.PHONY: help setup setup-all test test-busy test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill clean compose-images compose-test
+.PHONY: help setup setup-all test test-busy test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill soak clean compose-images compose-test
 
 help:
 	@echo "make demo   - set up, start the local stack, show CP and AP under a partition, then run it as a checked experiment"
@@ -83,6 +83,10 @@ repair:
 bench: setup
 	@scripts/setup.sh wrk
 	@$(PY) -m bench
+
+# A soak on its own stack (ports shifted by 8000): DURATION=30m by default here, not make load's 30s.
+soak: setup
+	@$(PY) -m chaos.soak --duration $(if $(filter command line,$(origin DURATION)),$(DURATION),30m)
 
 chaos: setup
 	@$(PY) -m chaos run $(EXP) --stack-run-dir $(RUN_DIR)

@@ -272,22 +272,33 @@ class History(list):
         return self.lines[index] if 0 <= index < len(self.lines) else None
 
 
+def iter_history(path, numbered: bool = False):
+    """Yield the typed events of a history file (with `numbered`, (line, event) pairs) one at a time.
+
+    A torn last line (a crash mid-write, or a writer still going) is skipped. Memory stays flat
+    whatever the file's size: a soak's hour of history is never held at once.
+    """
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                if not line.endswith("\n"):  # no trailing newline: the writer died mid-line
+                    return
+                raise HistoryError(f"not JSON ({e})", i, path) from None
+            try:
+                event = from_dict(d)
+            except ValueError as e:
+                raise HistoryError(str(e), i, path) from None
+            yield (i, event) if numbered else event
+
+
 def read_history(path) -> History:
-    """Read a history file into typed events; a torn last line (a crash mid-write) is skipped."""
-    lines = Path(path).read_text(encoding="utf-8").split("\n")
-    events, numbers = [], []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as e:
-            if i == len(lines):  # no trailing newline: the writer died in the middle of this line
-                break
-            raise HistoryError(f"not JSON ({e})", i, path) from None
-        try:
-            events.append(from_dict(d))
-        except ValueError as e:
-            raise HistoryError(str(e), i, path) from None
+    """Read a whole history file into typed events; a torn last line (a crash mid-write) is skipped."""
+    numbers, events = [], []
+    for i, event in iter_history(path, numbered=True):
         numbers.append(i)
+        events.append(event)
     return History(events, numbers, path)

@@ -1,0 +1,62 @@
+"""Run the checkers on a soak's history in a child process, and measure their time and peak memory.
+
+`python -m chaos.soak.check FILE...` streams the history files, runs the soak's checkers and prints
+one JSON object. `time_checkers` runs it as a child and reads the child's own peak resident memory
+as the kernel counts it (the child's getrusage ru_maxrss just before it exits), so the figure is
+the checkers' alone: RUSAGE_CHILDREN in the parent would mix in every earlier child.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# What the soak judges: CP stays linearizable, AP's staleness is honest, and availability per window.
+SOAK_CHECKERS = {"availability": {}, "linearizable": {"service": "cp"},
+                 "staleness": {"service": "ap", "require_honest_staleness": True}}
+
+
+def time_checkers(paths, timeout_s: float = 1800.0) -> dict:
+    """Run the checkers on `paths` in a child; return seconds, peak RSS bytes, bytes read and verdicts."""
+    paths = [str(p) for p in paths]
+    size = sum(Path(p).stat().st_size for p in paths if Path(p).exists())
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "chaos.soak.check", *paths], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {"history_bytes": size, "seconds": None, "error": f"the checkers ran over {timeout_s:.0f} s"}
+    seconds = round(time.monotonic() - started, 2)
+    if proc.returncode != 0:
+        return {"history_bytes": size, "seconds": seconds, "error": err.decode(errors="replace")[-500:]}
+    result = json.loads(out)
+    return {"history_bytes": size, "seconds": seconds, **result}
+
+
+def main(argv=None) -> int:
+    import resource
+
+    from chaos.checkers import run_all
+    from harness.history import HistoryFiles
+    paths = sys.argv[1:] if argv is None else argv
+    history = HistoryFiles(*paths)
+    started = time.monotonic()
+    verdicts = run_all(history, SOAK_CHECKERS)
+    seconds = time.monotonic() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    print(json.dumps({"check_seconds": round(seconds, 2), "peak_rss_bytes": peak,
+                      "verdicts": [{"checker": v.checker, "valid": v.valid, "summary": v.summary}
+                                   for v in verdicts]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
