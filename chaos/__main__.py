@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from chaos.experiment import ExperimentError, catalogue, find_experiment, load_experiment
+from harness.arguments import folder, port_offset
 
 EXIT_USAGE, EXIT_NOT_RUN = 2, 3
 
@@ -37,9 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def stack_args(sp):
-        sp.add_argument("--stack-run-dir", default="run", help="the local stack's folder (default: run; "
+        sp.add_argument("--stack-run-dir", type=folder, default="run", help="the local stack's folder (default: run; "
                         "3-node experiments use <dir>/3nodes)")
-        sp.add_argument("--port-offset", type=int, default=0,
+        sp.add_argument("--port-offset", type=port_offset, default=0,
                         help="shift every stack port by this much (use multiples of 1000)")
         sp.add_argument("--target", choices=("local", "compose"), default="local",
                         help="local: the stack of processes (default); compose: docker-compose.yml "
@@ -51,11 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_list)
     sp = sub.add_parser("run", help="run one experiment (a catalogue name or a YAML file)")
     sp.add_argument("experiment")
-    sp.add_argument("--runs-dir", default="runs", help="where run folders go (default: runs)")
+    sp.add_argument("--runs-dir", type=folder, default="runs", help="where run folders go (default: runs)")
     stack_args(sp)
     sp.set_defaults(func=cmd_run)
     sp = sub.add_parser("run-all", help="run the whole catalogue, one experiment after another")
-    sp.add_argument("--runs-dir", default="runs")
+    sp.add_argument("--runs-dir", type=folder, default="runs")
     sp.add_argument("--only", default="", help="comma-separated names to run (default: all)")
     stack_args(sp)
     sp.set_defaults(func=cmd_run_all)
@@ -63,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     stack_args(sp)
     sp.set_defaults(func=cmd_heal)
     sp = sub.add_parser("alerts-drill", help="one experiment per alert (fast profile): does each fire and resolve?")
-    sp.add_argument("--runs-dir", default="runs")
+    sp.add_argument("--runs-dir", type=folder, default="runs")
     sp.add_argument("--only", default="", help="comma-separated drill experiments (default: all)")
     stack_args(sp)
     sp.set_defaults(func=cmd_alerts_drill)
@@ -72,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_report)
     sp = sub.add_parser("compare", help="runs side by side: comparison.md and comparison.html")
     sp.add_argument("run_dirs", nargs="+", metavar="run-dir", help="two or more run folders")
-    sp.add_argument("--out", default=None, help="output folder (default: runs/compare/<timestamp>)")
+    sp.add_argument("--out", type=folder, default=None, help="output folder (default: runs/compare/<timestamp>)")
     sp.set_defaults(func=cmd_compare)
     sp = sub.add_parser("crosscheck", help="judge runs' CP histories with Porcupine too; exit 1 if they disagree")
     sp.add_argument("run_dirs", nargs="+", metavar="run-dir", help="one or more run folders")

@@ -16,8 +16,9 @@ from alerts.watch import parse_selector
 from chaos.model import (ALERT_PROFILES, ENGINES, EXPERIMENTS_DIR, KEY_CHARS, METRICS, NAME, PROFILES,
                          SERVICES, SETTINGS, STEADY_CHECKS, WINDOWS, AfterHeal, AlertExpectation, Alerts,
                          Experiment, ExperimentError, FaultSpec, MetricExpectation, SteadyCheck, Workload)
-from chaos.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIELDS, _after_heal, _checkers, _Checker,
-                              _metrics, _schedule, _steady, _workload)
+from chaos.thresholds import check_checkers
+from chaos.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIELDS, _after_heal, _Checker, _metrics,
+                              _schedule, _steady, _workload)
 
 __all__ = ["ALERTS_DIR", "ALERT_PROFILES", "ENGINES", "EXPERIMENTS_DIR", "KEY_CHARS", "METRICS", "NAME",
            "PROFILES", "SERVICES", "SETTINGS", "STEADY_CHECKS", "WINDOWS", "AfterHeal", "AlertExpectation",
@@ -42,7 +43,7 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
     workload = _workload(v, top.get("workload"), services)
     schedule = tuple(_schedule(v, top.get("schedule"), workload, services, node_names))
     labels = {e.name for e in schedule}
-    checkers = _checkers(v, top.get("checkers"), services, node_names, labels)
+    checkers = check_checkers(v, top.get("checkers"), services, node_names, labels)
     steady = v.mapping("steady_state", top.get("steady_state"), ("before", "after"))
     before = _steady(v, "steady_state.before", steady.get("before", list(DEFAULT_BEFORE)))
     after = _steady(v, "steady_state.after", steady.get("after", list(DEFAULT_AFTER)))
@@ -131,23 +132,78 @@ def _service_settings(v: _Checker, raw, node_names) -> dict:
                for k, val in d.items() if k in limits}, **read_node}
 
 
-def load_experiment(path) -> Experiment:
-    """Read and validate one experiment file; raise ExperimentError naming the file."""
-    path = Path(path)
+MAX_BYTES = 1 << 20  # an experiment is a page of YAML; a megabyte is already absurd
+MAX_DEPTH = 32  # nesting levels; the schema needs five
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, problem: str, fix: str, mark=None):
+        self.problem, self.fix, self.problem_mark = problem, fix, mark
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml's safe loader without aliases, and with bounded nesting.
+
+    An alias repeats a node by reference: nine of them, each naming the previous one nine times, make
+    a few lines expand to 10^9 values (a "billion laughs" file) when the document is built. No
+    experiment needs them, so an alias is refused where it appears, before anything is expanded.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(f"found an alias (*{event.anchor}), which caplab does not expand",
+                           "write the value out instead of using &anchors and *aliases", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", "an experiment needs five at most; "
+                               "flatten it", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def read_yaml(path: Path):
+    """Parse one YAML file safely; raise ExperimentError naming the file, the place and the fix."""
     source = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except OSError as err:
         raise ExperimentError(source, [f"cannot be read ({err.strerror}); check the path"]) from None
+    if len(raw) > MAX_BYTES:
+        raise ExperimentError(source, [f"is larger than {MAX_BYTES // 1024} KiB; an experiment is a page of "
+                                       "YAML: check that this is the right file"])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ExperimentError(source, [f"is not UTF-8 text (byte {raw[err.start]:#04x} at offset {err.start}); "
+                                       "save the file as UTF-8"]) from None
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_data()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ExperimentError(source, [f"{where}not valid YAML ({getattr(err, 'problem', err)}); "
-                                       "fix the indentation or quoting there"]) from None
-    exp = parse_experiment(data, source)
+        fix = getattr(err, "fix", None) or "fix the indentation or quoting there"
+        raise ExperimentError(source, [f"{where}not valid YAML ({getattr(err, 'problem', None) or err}); "
+                                       f"{fix}"]) from None
+    finally:
+        loader.dispose()
+
+
+def load_experiment(path) -> Experiment:
+    """Read and validate one experiment file; raise ExperimentError naming the file."""
+    path = Path(path)
+    exp = parse_experiment(read_yaml(path), str(path))
     if path.parent.resolve() in (EXPERIMENTS_DIR, ALERTS_DIR) and exp.name != path.stem:
-        raise ExperimentError(source, [f"name: {exp.name!r} differs from the file name; "
-                                       f"rename one so both are {path.stem!r}"])
+        raise ExperimentError(str(path), [f"name: {exp.name!r} differs from the file name; "
+                                          f"rename one so both are {path.stem!r}"])
     return exp
 
 
@@ -159,8 +215,12 @@ def catalogue(directory=EXPERIMENTS_DIR) -> list[Path]:
 def find_experiment(name_or_path: str, directory=EXPERIMENTS_DIR) -> Path:
     """Resolve a catalogue name or a file path; raise ExperimentError listing the catalogue otherwise."""
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        return path
+    try:
+        if path.suffix in (".yaml", ".yml") or path.exists():
+            return path
+    except (OSError, ValueError) as err:  # a name too long for the file system, a NUL byte
+        raise ExperimentError(name_or_path[:80], [f"is not a usable path ({err}); give a catalogue name "
+                                                  "or a YAML file"]) from None
     for folder in (Path(directory), ALERTS_DIR):
         candidate = folder / f"{name_or_path}.yaml"
         if candidate.exists():

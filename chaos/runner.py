@@ -95,6 +95,9 @@ class Run:
                 except (KeyboardInterrupt, SystemExit) as err:
                     interrupted = err
                     self.notes.append(f"interrupted by {type(err).__name__}; faults undone, healed")
+                    # A run cut short tested only part of its hypothesis: it can never be valid.
+                    verdicts.append(Verdict("interrupted", "unknown", f"{type(err).__name__} after "
+                                            f"{time.monotonic() - self.t0:.1f} s: the schedule did not finish"))
                 except Exception as err:  # a fault that could not be injected: the run proves nothing
                     verdicts.append(Verdict("schedule", "unknown", f"{type(err).__name__}: {err}"))
                 finally:

@@ -7,9 +7,7 @@ silently drop a fault or a threshold.
 from __future__ import annotations
 
 import difflib
-import inspect
 
-from chaos.checkers import CHECKERS
 from chaos.model import (ENGINES, KEY_CHARS, METRICS, NAME, STEADY_CHECKS, WINDOWS, AfterHeal, FaultSpec,
                          MetricExpectation, SteadyCheck, Workload)
 from chaos.schedule import FAULTS, REQUIRED, Param
@@ -24,7 +22,6 @@ TOP_FIELDS = ("name", "title", "hypothesis", "question", "services", "nodes", "p
               "service_settings")
 ENTRY_FIELDS = ("at", "duration", "fault", "params", "name")
 METRIC_FIELDS = ("service", "metric", "node", "window", "at_least", "at_most")
-BOOL_OPTIONS = ("allow_mixed_keys", "require_honest_staleness")  # checker options that are yes/no
 DEFAULT_BEFORE = ("proxies_clean", "ready", "breakers_closed", "write_read")
 DEFAULT_AFTER = ("ready", "breakers_closed", "write_read", "proxies_clean")
 
@@ -149,6 +146,7 @@ def _schedule(v: _Checker, raw, workload: Workload, services, node_names) -> lis
             v.bad(f"{path}.duration", f"the fault would end at {at + duration:g} s, after the workload "
                   f"({workload.duration_s:g} s)", "shorten it, or lengthen workload.duration_s")
         params = _params(v, f"{path}.params", d.get("params"), FAULTS[fault].params, services, node_names)
+        _cross_check(v, f"{path}.params", fault, params)
         label = v.text(f"{path}.name", d.get("name", fault), pattern=NAME, what="a short label such as cut-g2")
         if label in seen:
             v.bad(f"{path}.name", f"{label!r} is already the name of schedule[{seen[label]}]",
@@ -156,6 +154,14 @@ def _schedule(v: _Checker, raw, workload: Workload, services, node_names) -> lis
         seen[label] = i
         out.append(FaultSpec(at=at, duration=duration, fault=fault, params=params, name=label))
     return out
+
+
+def _cross_check(v: _Checker, path, fault: str, params: dict) -> None:
+    """Constraints between one fault's parameters."""
+    period, down = params.get("period_sec"), params.get("down_sec")
+    if fault == "flapping" and all(isinstance(x, (int, float)) for x in (period, down)) and down >= period:
+        v.bad(f"{path}.down_sec", f"{down:g} s is not shorter than period_sec ({period:g} s), so the link "
+              "would never come back", "make down_sec shorter than period_sec (or leave it out: half the period)")
 
 
 def _params(v: _Checker, path, raw, spec: dict, services, node_names) -> dict:
@@ -189,40 +195,6 @@ def _param(v: _Checker, where, value, p: Param, services, node_names):
     if p.kind == "choice":
         return v.choice(where, value, p.choices)
     return v.number(where, value, p.lo, p.hi, integer=p.kind == "int")
-
-
-def _checkers(v: _Checker, raw, services, node_names, labels) -> dict:
-    d = v.mapping("checkers", raw, tuple(CHECKERS))
-    out = {}
-    for name, thresholds in d.items():
-        if name not in CHECKERS:
-            continue
-        path = f"checkers.{name}"
-        allowed = tuple(p for p in inspect.signature(CHECKERS[name]).parameters if p != "history")
-        t = dict(v.mapping(path, thresholds, allowed))
-        for bound in ("min_availability", "max_availability"):
-            for svc, kinds in (t.get(bound) or {}).items():
-                v.choice(f"{path}.{bound}.{svc}", svc, services)
-                kinds = kinds if isinstance(kinds, dict) else v.mapping(f"{path}.{bound}.{svc}", kinds, ())
-                for kind, b in kinds.items():
-                    ok_kind = kind in WINDOWS[:-1] or (str(kind).startswith("fault:") and kind[6:] in labels)
-                    if not ok_kind:
-                        v.bad(f"{path}.{bound}.{svc}.{kind}", "is not a window",
-                              f"use steady, fault, between, after-heal or fault:<schedule name> ({sorted(labels)}); "
-                              f"transition windows take no bound")
-                    v.number(f"{path}.{bound}.{svc}.{kind}", b, 0, 1)
-        for i, pair in enumerate(t.get("expect_open") or ()):
-            svc, _, node = str(pair).replace("->", ":").partition(":")
-            if svc not in services or node not in node_names:
-                v.bad(f"{path}.expect_open[{i}]", f"{pair!r} is not service:node",
-                      f"use e.g. '{services[0]}:{node_names[-1]}'")
-        for flag in BOOL_OPTIONS:
-            if flag in t and not isinstance(t[flag], bool):
-                v.bad(f"{path}.{flag}", f"must be true or false, got {t[flag]!r}", f"write {flag}: true")
-        if name == "breakers" and t.get("fault") is not None and t["fault"] not in labels:
-            v.bad(f"{path}.fault", f"{t['fault']!r} is not a schedule name", f"use one of {sorted(labels)}")
-        out[name] = t
-    return out
 
 
 def _steady(v: _Checker, path, raw) -> tuple:
