@@ -11,32 +11,32 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.arguments import folder, port
+
 from .promtool import (PromtoolMissing, check_checked_in, check_profile, checked_in_drift,
                        render_checked_in, render_into)
 from .settings import PROFILES, AlertSettingsError
 
 
-def _overrides(pairs):
-    out = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--set {pair!r}: expected name=value, e.g. --set hint_backlog=50")
-        out[key.strip()] = value.strip()
-    return out
+def setting(pair: str) -> tuple[str, str]:
+    """--set NAME=VALUE, as (name, value); the value is typed by alerts.settings."""
+    key, sep, value = pair.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"{pair!r}: expected name=value, e.g. --set hint_backlog=50")
+    return key.strip(), value.strip()
 
 
 def cmd_render(args) -> int:
     if args.out is None:
         if args.profile != "spec" or args.set:
-            raise SystemExit("without --out only the spec profile is rendered (into alerts/); "
-                             "give --out DIR for other profiles or --set")
+            raise AlertSettingsError(["without --out only the spec profile is rendered (into alerts/); "
+                                      "give --out DIR for other profiles or --set"])
         render_checked_in()
         print("rendered alerts/rules/caplab-alerts.yml, alerts/tests/caplab-alerts.spec.test.yml, "
               "docker/prometheus.yml and docker/alertmanager.yml")
         return 0
     import os
-    rules, tests = render_into(Path(args.out), args.profile, env=os.environ, **_overrides(args.set))
+    rules, tests = render_into(Path(args.out), args.profile, env=os.environ, **dict(args.set or []))
     print(f"rendered {rules} and {tests}")
     return 0
 
@@ -71,13 +71,13 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("render", help="render the rules and their promtool tests")
     r.add_argument("--profile", choices=list(PROFILES), default="spec")
-    r.add_argument("--out", help="folder to write into (default: the checked-in files, spec only)")
-    r.add_argument("--set", action="append", metavar="NAME=VALUE", help="override one setting")
+    r.add_argument("--out", type=folder, help="folder to write into (default: the checked-in files, spec only)")
+    r.add_argument("--set", action="append", type=setting, metavar="NAME=VALUE", help="override one setting")
     t = sub.add_parser("test", help="promtool check rules and test rules")
     t.add_argument("--profile", action="append", choices=list(PROFILES))
     t.add_argument("-v", "--verbose", action="store_true")
     w = sub.add_parser("webhook", help="receive Alertmanager notifications, append them to a file")
-    w.add_argument("--port", type=int, default=9095)
+    w.add_argument("--port", type=port, default=9095)
     w.add_argument("--out", default="run/alerts/notifications.jsonl")
     w.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     args = ap.parse_args(argv)

@@ -8,7 +8,11 @@ staleness alert and the services agree.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
+
+MAX_SECONDS = 7 * 86400  # a for: duration or a window longer than a week watches nothing useful
+MAX_COUNT = 10**9
 
 
 class AlertSettingsError(Exception):
@@ -73,8 +77,9 @@ def load_alert_settings(profile: str = "spec", env: dict | None = None, **overri
     if env and env.get("MAX_STALENESS_MS"):
         staleness = env["MAX_STALENESS_MS"]
     names = {f.name: f.type for f in fields(AlertSettings)}
-    problems = [f"{k} is not an alert setting; known: {', '.join(sorted(names))}"
-                for k in overrides if k not in names]
+    settable = sorted(set(names) - {"profile"})
+    problems = [f"{k} is not an alert setting; known: {', '.join(settable)}"
+                for k in overrides if k not in settable]
     if problems:
         raise AlertSettingsError(problems)
     raw = {"max_staleness_ms": staleness, **changes, **overrides}
@@ -84,7 +89,12 @@ def load_alert_settings(profile: str = "spec", env: dict | None = None, **overri
         try:
             values[name] = kind(value)
         except (TypeError, ValueError):
-            problems.append(f"{name}={value!r} is not a{'n integer' if kind is int else ' number'}")
+            problems.append(f"{name}={value!r} is not a{'n integer' if kind is int else ' number'}; "
+                            f"give e.g. {name}={getattr(AlertSettings, name, 1)}")
+            continue
+        if kind is float and not math.isfinite(values[name]):
+            problems.append(f"{name}={value!r} is not a finite number; give e.g. {name}={getattr(AlertSettings, name)}")
+            values.pop(name)
     settings = replace(AlertSettings(profile=profile, max_staleness_ms=0), **values)
     problems += _check(settings)
     if problems:
@@ -99,11 +109,16 @@ def _check(s: AlertSettings) -> list[str]:
             problems.append(f"{name}={getattr(s, name)} is out of range; accepted: a ratio in (0, 1)")
     if s.p99_latency_s <= 0:
         problems.append(f"p99_latency_s={s.p99_latency_s} must be above 0 (seconds)")
-    if s.max_staleness_ms < 0 or s.hint_backlog < 0:
-        problems.append("max_staleness_ms and hint_backlog must be 0 or more")
+    if s.p99_latency_s > MAX_SECONDS:
+        problems.append(f"p99_latency_s={s.p99_latency_s} is above {MAX_SECONDS} s; give seconds, e.g. 0.5")
+    for name in ("max_staleness_ms", "hint_backlog"):
+        if not 0 <= getattr(s, name) <= MAX_COUNT:
+            problems.append(f"{name}={getattr(s, name)} is out of range; accepted: 0 to {MAX_COUNT}")
     for f in fields(s):
-        if f.name.endswith("_s") and getattr(s, f.name) <= 0 and f.name != "p99_latency_s":
-            problems.append(f"{f.name}={getattr(s, f.name)} must be at least 1 (seconds)")
+        if f.name.endswith("_s") and f.name != "p99_latency_s" and not 1 <= getattr(s, f.name) <= MAX_SECONDS:
+            problems.append(f"{f.name}={getattr(s, f.name)} is out of range; accepted: 1 to {MAX_SECONDS} (seconds)")
+    if not s.runbook_base.strip() or any(c in s.runbook_base for c in "\n\r\0"):
+        problems.append(f"runbook_base={s.runbook_base!r} must be one line of text, e.g. docs/runbooks.md")
     if s.rate_window_s < 2 * s.scrape_interval_s:
         problems.append(f"rate_window_s={s.rate_window_s} holds fewer than two scrapes "
                         f"(scrape_interval_s={s.scrape_interval_s}); make it at least twice as long")

@@ -14,6 +14,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from harness.arguments import port
+
 
 class WebhookReceiver:
     """A small HTTP server that keeps every Alertmanager notification (and appends it to a file)."""
@@ -98,7 +100,7 @@ def serve_webhook(port: int, out: Path, host: str = "127.0.0.1") -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m alerts.webhook", description=__doc__.splitlines()[0])
-    ap.add_argument("--port", type=int, default=9095)
+    ap.add_argument("--port", type=port, default=9095)
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ap.add_argument("--out", default="run/alerts/notifications.jsonl")
     args = ap.parse_args(argv)

@@ -11,13 +11,14 @@ import json
 import sys
 from pathlib import Path
 
+from harness.arguments import duration, folder, number, port, port_offset
 from stack.config import StackConfig
 from stack.process import StackError
 
 from .catalog import LATEST, ensure_node_name, list_backups, resolve
-from .errors import BackupError, BackupNotFound, NodeRunning, UnsafeName
+from .errors import BackupError, BackupInvalid, BackupNotFound, NodeRunning, UnsafeName
 from .retention import Policy, prune
-from .schedule import backup_round, parse_duration, run_schedule
+from .schedule import backup_round, run_schedule
 from .verify import check_backup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,17 +27,17 @@ REFUSED = (UnsafeName, BackupNotFound, NodeRunning, ValueError)
 
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--run-dir", default="run", help="the local stack's folder (default: run)")
-    common.add_argument("--nodes", type=int, default=2, help="how many nodes the stack has: g1..gN (default 2)")
-    common.add_argument("--base-port", type=int, default=StackConfig.redis_base_port,
+    common.add_argument("--run-dir", type=folder, default="run", help="the local stack's folder (default: run)")
+    common.add_argument("--nodes", type=number(1, 9, integer=True), default=2, help="how many nodes the stack has: g1..gN (default 2)")
+    common.add_argument("--base-port", type=port, default=StackConfig.redis_base_port,
                         help="the stack's redis base port: g1 listens on base+1 (default %(default)s)")
-    common.add_argument("--root", default=str(ROOT / "backups"), help="backup folder (default: backups/)")
-    common.add_argument("--dr-root", default=str(ROOT / "backups-dr"),
+    common.add_argument("--root", type=folder, default=str(ROOT / "backups"), help="backup folder (default: backups/)")
+    common.add_argument("--dr-root", type=folder, default=str(ROOT / "backups-dr"),
                         help="second-region folder (default: backups-dr/)")
     common.add_argument("--node", action="append", help="a node (repeatable; default: every node)")
     keep = argparse.ArgumentParser(add_help=False)
-    keep.add_argument("--keep-last", type=int, default=7, help="keep the N newest backups (default 7)")
-    keep.add_argument("--keep-days", type=int, default=7,
+    keep.add_argument("--keep-last", type=number(0, 100_000, integer=True), default=7, help="keep the N newest backups (default 7)")
+    keep.add_argument("--keep-days", type=number(0, 36_500, integer=True), default=7,
                       help="keep the newest backup of each of the last D days (default 7)")
 
     p = argparse.ArgumentParser(prog="python -m backup", description="caplab backups: snapshot, "
@@ -63,20 +64,20 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--region", action="store_true", help="restore from the second region")
     r.add_argument("--no-repair", action="store_true", help="skip the AP anti-entropy repair")
     sc = sub.add_parser("schedule", parents=[common, keep], help="snapshot+copy+prune at an interval")
-    sc.add_argument("--every", default="1h", help="interval: 30s, 5m, 1h (default 1h)")
-    sc.add_argument("--count", type=int, help="stop after N rounds")
-    sc.add_argument("--for", dest="for_", help="stop after this long: 10m, 2h")
+    sc.add_argument("--every", type=duration(1, 31 * 86400), default="1h", help="interval: 30s, 5m, 1h (default 1h)")
+    sc.add_argument("--count", type=number(1, 10**6, integer=True), help="stop after N rounds")
+    sc.add_argument("--for", dest="for_", type=duration(1, 366 * 86400), help="stop after this long: 10m, 2h")
     sc.add_argument("--no-copy", action="store_true", help="do not copy to the second region")
     d = sub.add_parser("drill", help="DR drills: a disaster under load, the runbook automated, RPO/RTO measured")
     d.add_argument("--only", help="comma-separated drills (default: all): " + ", ".join(_drills()))
-    d.add_argument("--rto-target", type=float, default=900.0, help="RTO target in seconds (default 900)")
-    d.add_argument("--rpo-target", type=float, default=300.0, help="RPO target in seconds (default 300)")
-    d.add_argument("--window", type=float, default=5.0, help="RTO: seconds of >= 99%% success (default 5)")
-    d.add_argument("--backup-every", type=float, default=5.0, help="drill backup interval, s (default 5)")
-    d.add_argument("--warmup", type=float, default=14.0, help="seconds of load before the disaster (default 14)")
-    d.add_argument("--runs-dir", default="runs", help="where run folders go (default: runs)")
-    d.add_argument("--stack-run-dir", default="run/drill", help="the drill stack's folder (default: run/drill)")
-    d.add_argument("--port-offset", type=int, default=6000, help="shift the drill stack's ports (default 6000)")
+    d.add_argument("--rto-target", type=number(1, 86400), default=900.0, help="RTO target in seconds (default 900)")
+    d.add_argument("--rpo-target", type=number(1, 86400), default=300.0, help="RPO target in seconds (default 300)")
+    d.add_argument("--window", type=number(0.5, 600), default=5.0, help="RTO: seconds of >= 99%% success (default 5)")
+    d.add_argument("--backup-every", type=number(0.5, 3600), default=5.0, help="drill backup interval, s (default 5)")
+    d.add_argument("--warmup", type=number(0, 3600), default=14.0, help="seconds of load before the disaster (default 14)")
+    d.add_argument("--runs-dir", type=folder, default="runs", help="where run folders go (default: runs)")
+    d.add_argument("--stack-run-dir", type=folder, default="run/drill", help="the drill stack's folder (default: run/drill)")
+    d.add_argument("--port-offset", type=port_offset, default=6000, help="shift the drill stack's ports (default 6000)")
     d.add_argument("--strict", action="store_true",
                    help="judge every drill against the targets only: an expected failure fails too (exit 1)")
     d.add_argument("--keep-stack", action="store_true", help="leave a stack the drill started running")
@@ -97,6 +98,10 @@ def main(argv=None) -> int:
         return 2
     except (BackupError, StackError) as exc:
         print(f"backup: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a folder that cannot be written, a full disk: say which, never a traceback
+        print(f"backup: {exc.filename or ''}: {exc.strerror or exc}; check the folder and its permissions",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("backup: interrupted", file=sys.stderr)
@@ -128,7 +133,11 @@ def _names(args) -> list:
 def _nodes(args) -> list:
     from stack.nodes import RedisNode
     cfg = _config(args)
-    password = cfg.secrets()["REDIS_PASSWORD"]
+    try:
+        password = cfg.secrets()["REDIS_PASSWORD"]
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{args.run_dir}/secrets.json has no REDIS_PASSWORD: it is not a caplab stack's; "
+                         f"pass the stack's --run-dir") from None
     return [RedisNode(n, cfg.redis_port(n), Path(cfg.run_dir).resolve(), password, cfg.redis_maxmemory)
             for n in _names(args)]
 
@@ -168,21 +177,29 @@ def cmd_verify(args) -> int:
 
 def cmd_list(args) -> int:
     root = args.dr_root if args.region else args.root
-    rows = []
+    rows, bad = [], []
     for node in _names(args):
         for b in list_backups(root, node):
-            m = b.read_manifest()
+            try:
+                m = b.read_manifest()
+            except BackupInvalid as exc:  # listed as unusable, and the listing goes on
+                bad.append(str(exc))
+                rows.append({"node": node, "name": b.name, "error": str(exc)})
+                continue
             rows.append({"node": node, "name": b.name, "created_at": m.created_at, "keys": m.keys,
                          "size": m.size, "sha256": m.sha256, "redis_version": m.redis_version})
     if args.json:
         print(json.dumps(rows, indent=2))
-        return 0
-    print(f"{'name':<26} {'created (UTC)':<22} {'keys':>8} {'bytes':>10}  sha256")
-    for r in rows:
-        print(f"{r['name']:<26} {r['created_at']:<22} {r['keys']:>8} {r['size']:>10}  {r['sha256'][:16]}")
-    if not rows:
-        print(f"(no backups in {root})")
-    return 0
+    else:
+        print(f"{'name':<26} {'created (UTC)':<22} {'keys':>8} {'bytes':>10}  sha256")
+        for r in rows:
+            print(f"{r['name']:<26} INVALID: do not restore it (see below)" if "error" in r else
+                  f"{r['name']:<26} {r['created_at']:<22} {r['keys']:>8} {r['size']:>10}  {r['sha256'][:16]}")
+        if not rows:
+            print(f"(no backups in {root})")
+    for problem in bad:
+        print(f"backup: {problem}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def cmd_prune(args) -> int:
@@ -222,8 +239,7 @@ def cmd_restore(args) -> int:
 
 
 def cmd_schedule(args) -> int:
-    every = parse_duration(args.every)
-    for_seconds = parse_duration(args.for_) if args.for_ else None
+    every, for_seconds = args.every, args.for_
     nodes, policy = _nodes(args), _policy(args)
     dr_root = None if args.no_copy else args.dr_root
     print(f"backing up {', '.join(n.node for n in nodes)} every {every:g}s into {args.root}"

@@ -19,6 +19,7 @@ NODE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 NAME = re.compile(r"^(?P<node>[a-z][a-z0-9_]{0,15})-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<seq>[1-9]\d{0,3}))?$")
 LATEST = "latest"
 FORMAT = 1
+MANIFEST_MAX_BYTES = 1 << 20  # a manifest is a few hundred bytes, its sample a few KiB
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,55 @@ class Manifest:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict, where: str = "manifest") -> "Manifest":
-        try:
-            m = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-        except TypeError as exc:
-            raise BackupInvalid(f"{where} is incomplete ({exc}); the backup cannot be trusted") from None
-        if not (isinstance(m.size, int) and isinstance(m.keys, int) and re.fullmatch(r"[0-9a-f]{64}", str(m.sha256))):
-            raise BackupInvalid(f"{where} has a bad size, keys or sha256 field; the backup cannot be trusted")
-        return m
+    def from_json(cls, data, where: str = "manifest") -> "Manifest":
+        """Build a manifest from parsed JSON; raise BackupInvalid naming every field that is wrong."""
+        if not isinstance(data, dict):
+            raise BackupInvalid(f"{where} is not a JSON object (got {type(data).__name__}); "
+                                f"the backup cannot be trusted")
+        problems = [f"{name} {why}" for name, why in _field_problems(data)]
+        if problems:
+            raise BackupInvalid(f"{where} is incomplete or wrong ({'; '.join(problems[:4])}); the backup cannot be "
+                                f"trusted: verify another one (`python -m backup list`)")
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _iso_utc(x) -> bool:
+    try:
+        return isinstance(x, str) and datetime.fromisoformat(x.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
+
+
+# name -> (required, test, what it must be): every field of a manifest, typed in one place.
+MANIFEST_FIELDS = {
+    "node": (True, lambda x: isinstance(x, str) and bool(NODE.match(x)), "a node name such as g1"),
+    "name": (True, lambda x: isinstance(x, str) and bool(NAME.match(x)), "a backup name such as g1-20250112T020000Z"),
+    "created_at": (True, _iso_utc, "an ISO 8601 UTC time such as 2025-01-12T02:00:00Z"),
+    "size": (True, lambda x: _is_int(x) and x >= 0, "a whole number of bytes"),
+    "sha256": (True, lambda x: isinstance(x, str) and bool(re.fullmatch(r"[0-9a-f]{64}", x)), "64 hex digits"),
+    "keys": (True, lambda x: _is_int(x) and x >= 0, "a whole number >= 0"),
+    "redis_version": (True, lambda x: isinstance(x, str), "text"),
+    "rdb_version": (False, lambda x: isinstance(x, str), "text"),
+    "source": (False, lambda x: isinstance(x, str), "text"),
+    "sample": (False, lambda x: isinstance(x, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                            for k, v in x.items()), "a map of key to version text"),
+    "seconds": (False, lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x < 1e9,
+                "a number of seconds >= 0"),
+    "format": (False, lambda x: x == FORMAT, f"{FORMAT} (a format this version reads)"),
+}
+
+
+def _field_problems(data: dict):
+    for name, (required, test, what) in MANIFEST_FIELDS.items():
+        if name not in data:
+            if required:
+                yield name, f"is missing (must be {what})"
+        elif not test(data[name]):
+            yield name, f"is {str(json.dumps(data[name]))[:40]} (must be {what})"
 
 
 @dataclass(frozen=True)
@@ -73,8 +115,12 @@ class Backup:
     def read_manifest(self) -> Manifest:
         """Read and check the manifest; raise BackupInvalid when it is missing or unreadable."""
         try:
-            data = json.loads(self.manifest_path.read_text())
-        except (OSError, ValueError) as exc:
+            with open(self.manifest_path, "rb") as f:
+                raw = f.read(MANIFEST_MAX_BYTES + 1)
+            if len(raw) > MANIFEST_MAX_BYTES:
+                raise ValueError(f"larger than {MANIFEST_MAX_BYTES // 1024} KiB")
+            data = json.loads(raw.decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
             raise BackupInvalid(f"manifest {self.manifest_path} is unreadable ({exc}); "
                                 f"the backup cannot be trusted") from None
         m = Manifest.from_json(data, str(self.manifest_path))

@@ -6,7 +6,6 @@ For cron instead of a long-running loop, see docs/backup.md.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -14,17 +13,6 @@ from .errors import BackupError
 from .region import sync_region
 from .retention import prune
 from .snapshot import take_snapshot
-
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    """'90', '90s', '5m', '1h', '1d' -> seconds; raise ValueError on anything else."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(text))
-    if not m or float(m[1]) <= 0:
-        raise ValueError(f"bad duration {text!r}: use e.g. 30s, 5m, 1h")
-    return float(m[1]) * _UNITS[m[2]]
-
 
 @dataclass
 class RoundReport:

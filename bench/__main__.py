@@ -15,6 +15,7 @@ from pathlib import Path
 
 import requests
 
+from harness.arguments import file_path, folder, integer_list, number
 from stack import ROOT, Stack
 from stack.config import StackConfig
 from stack.process import ManagedProcess, StackError
@@ -157,15 +158,15 @@ def convergence(stack: Stack, partition_s: float, say) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--seconds", type=float, default=10, help="wrk duration per measurement")
-    p.add_argument("--connections", default="16,64")
-    p.add_argument("--partition", type=float, default=60, help="partition length for convergence (s)")
-    p.add_argument("--hints", type=int, default=20000)
-    p.add_argument("--out", default="docs/benchmarks.md")
-    p.add_argument("--run-dir", default="run/bench")
+    p.add_argument("--seconds", type=number(1, 3600), default=10, help="wrk duration per measurement")
+    p.add_argument("--connections", type=integer_list(1, 10_000), default="16,64")
+    p.add_argument("--partition", type=number(1, 3600), default=60, help="partition length for convergence (s)")
+    p.add_argument("--hints", type=number(0, 10**7, integer=True), default=20000)
+    p.add_argument("--out", type=file_path, default="docs/benchmarks.md")
+    p.add_argument("--run-dir", type=folder, default="run/bench")
     p.add_argument("--targets", default="baseline,cp,ap,baseline-via-toxiproxy",
                    help="which services to drive (comma-separated)")
-    p.add_argument("--keys", type=int, default=1000, choices=range(1, 1001), metavar="1..1000",
+    p.add_argument("--keys", type=number(1, 1000, integer=True), default=1000, metavar="1..1000",
                    help="how many keys wrk spreads over (fewer keys: more same-key contention)")
     p.add_argument("--no-extras", action="store_true",
                    help="throughput only: skip fail-fast, hint replay and convergence (and the report)")
@@ -193,7 +194,7 @@ def main(argv=None) -> int:
             for i in range(1000):
                 requests.post(f"{url}/write/bench-{i}/seed", timeout=5)
         say("throughput and latency (wrk, closed loop):")
-        conns = [int(c) for c in args.connections.split(",")]
+        conns = args.connections
         chosen = args.targets.split(",")
         results = {"throughput": throughput({k: v for k, v in targets.items() if k in chosen},
                                             conns, args.seconds, say, args.keys)}

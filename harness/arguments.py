@@ -11,12 +11,13 @@ import math
 import re
 from pathlib import Path
 
-_UNITS = {"h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_NUM = r"(\d{1,9}(?:\.\d{1,9})?)"
+_DURATION = re.compile(rf"(?:{_NUM}d)?(?:{_NUM}h)?(?:{_NUM}m)?(?:{_NUM}s?)?")
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def number(lo: float, hi: float, integer: bool = False, unit: str = ""):
@@ -46,22 +47,30 @@ def fraction(text: str) -> float:
 
 
 def parse_duration(text: str) -> float:
-    """'90', '90s', '5m', '1h', '1h30m' -> seconds; raise ValueError on anything else."""
+    """'90', '90s', '5m', '1h', '1h30m', '2d' -> seconds; raise ValueError on anything else."""
     m = _DURATION.fullmatch(str(text).strip())
     if not str(text).strip() or not m or not any(m.groups()):
         raise ValueError(f"{text!r} is not a duration; use e.g. 30s, 5m, 1h or 1h30m")
-    return sum(float(v) * _UNITS[u] for v, u in zip(m.groups(), "hms") if v)
+    return sum(float(v) * _UNITS[u] for v, u in zip(m.groups(), "dhms") if v)
+
+
+def human(seconds: float) -> str:
+    """Seconds in the largest whole unit: 86400 -> '1d', 90 -> '90s'."""
+    for unit, size in _UNITS.items():
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def duration(lo_s: float, hi_s: float):
     """A duration such as 30s, 5m, 1h30m (plain numbers are seconds) from lo_s to hi_s seconds."""
-    accepted = f"from {_fmt(lo_s)} s to {_fmt(hi_s)} s, e.g. 30s, 5m, 1h"
+    accepted = f"from {human(lo_s)} to {human(hi_s)}, e.g. 30s, 5m, 1h30m"
 
     def parse(text: str) -> float:
         try:
             seconds = parse_duration(text)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(f"{err}; give a duration {accepted}") from None
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a duration; give one {accepted}") from None
         if not lo_s <= seconds <= hi_s:
             raise argparse.ArgumentTypeError(f"{text} is out of range; give a duration {accepted}")
         return seconds
@@ -84,6 +93,47 @@ def folder(text: str) -> Path:
     if not str(text).strip() or "\0" in str(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a folder path")
     path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} exists and is not a folder; give a folder path")
+    for part in (path, *path.parents):  # the folder, or the nearest part of its path that exists
+        try:
+            if not part.exists():
+                continue
+        except OSError as err:  # a name too long for the file system
+            raise argparse.ArgumentTypeError(f"{text[:80]!r} is not a usable folder path ({err.strerror})") from None
+        if not part.is_dir():
+            raise argparse.ArgumentTypeError(f"{part} exists and is not a folder; give a folder path")
+        break
     return path
+
+
+def url(text: str) -> str:
+    """An http(s) base URL with a host, e.g. http://127.0.0.1:5001; a trailing / is dropped."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(str(text).strip())
+        parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL ({err}); give e.g. http://127.0.0.1:5001") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) base URL; give e.g. http://127.0.0.1:5001")
+    return str(text).strip().rstrip("/")
+
+
+def file_path(text: str) -> Path:
+    """A file to write: refused when it is a folder or its folder does not exist."""
+    path = Path(text)
+    if not str(text).strip() or path.is_dir() or not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file path in an existing folder")
+    return path
+
+
+def integer_list(lo: int, hi: int):
+    """Comma-separated whole numbers, each from lo to hi, e.g. 16,64."""
+    one = number(lo, hi, integer=True)
+
+    def parse(text: str) -> list[int]:
+        items = [x.strip() for x in str(text).split(",")]
+        if not all(items):
+            raise argparse.ArgumentTypeError(f"{text!r}: give comma-separated whole numbers, e.g. 16,64")
+        return [one(x) for x in items]
+    parse.__name__ = "list"
+    return parse

@@ -63,7 +63,7 @@ def check(options) -> None:
         raise ValueError("--hot-keys must be >= 1 and --cold-keys >= 0")
     if not 0 <= options.hot_ratio <= 1:
         raise ValueError(f"--hot-ratio is a fraction in [0, 1], not {options.hot_ratio}")
-    if options.p95_ms <= 0 or not 0 <= options.max_error_rate <= 1:
+    if not 0 < options.p95_ms < float("inf") or not 0 <= options.max_error_rate <= 1:
         raise ValueError("--p95-ms must be > 0 and --max-error-rate a fraction in [0, 1] (0.001 = 0.1%)")
 
 

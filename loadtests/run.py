@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 from pathlib import Path
 
 import requests
 
+from harness.arguments import duration, folder, fraction, number, url
 from harness.runs import new_run_dir
 
 from .options import _bool
 from .workload import LoadError, run_locust
-
-
-def parse_duration(text: str) -> float:
-    """'30s', '2m', '1h30m' or plain seconds, as seconds."""
-    m = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?", text.strip())
-    if not text.strip() or not m or not any(m.groups()):
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h)")
-    h, mins, s = m.groups()
-    return int(h or 0) * 3600 + int(mins or 0) * 60 + float(s or 0)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,18 +26,18 @@ def parser() -> argparse.ArgumentParser:
     cfg = StackConfig()
     p = argparse.ArgumentParser(prog="python -m loadtests.run", description=__doc__.split("\n")[0])
     p.add_argument("--service", choices=["cp", "ap", "both"], default="both")
-    p.add_argument("--users", type=int, default=10)
-    p.add_argument("--spawn-rate", type=float, default=None, help="users started per second (default: users/2)")
-    p.add_argument("--duration", type=parse_duration, default=parse_duration("30s"))
+    p.add_argument("--users", type=number(1, 10_000, integer=True), default=10)
+    p.add_argument("--spawn-rate", type=number(0.01, 10_000), default=None, help="users started per second (default: users/2)")
+    p.add_argument("--duration", type=duration(1, 7 * 86400), default="30s", help="30s, 5m, 1h30m")
     p.add_argument("--shape", choices=["steady", "step", "spike", "soak"], default="steady")
-    p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/load/<timestamp>/)")
-    p.add_argument("--p95-ms", type=float, default=500.0)
-    p.add_argument("--max-error-rate", type=float, default=0.001, help="a fraction: 0.001 = 0.1%%")
+    p.add_argument("--out", type=folder, default=None, help="run folder (default: runs/load/<timestamp>/)")
+    p.add_argument("--p95-ms", type=number(0.1, 600_000, unit="ms"), default=500.0)
+    p.add_argument("--max-error-rate", type=fraction, default=0.001, help="a fraction: 0.001 = 0.1%%")
     p.add_argument("--refusals-are-errors", type=_bool, default=True, metavar="yes|no")
     p.add_argument("--history", action="store_true", help="also write history.jsonl for the checkers")
-    p.add_argument("--workers", type=int, default=0, help="distributed: a master plus this many local workers")
-    p.add_argument("--cp-url", default=cfg.service_url("cp"))
-    p.add_argument("--ap-url", default=cfg.service_url("ap"))
+    p.add_argument("--workers", type=number(0, 64, integer=True), default=0, help="distributed: a master plus this many local workers")
+    p.add_argument("--cp-url", type=url, default=cfg.service_url("cp"))
+    p.add_argument("--ap-url", type=url, default=cfg.service_url("ap"))
     p.add_argument("locust_args", nargs="*", help="after --: more Locust options, e.g. -- --settle-s 3")
     return p
 
@@ -117,6 +108,9 @@ def main(argv=None) -> int:
             workers=args.workers)
     except (LoadError, ValueError) as e:
         print(f"load: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # the output folder cannot be written
+        print(f"load: {e.filename or ''}: {e.strerror or e}; check --out and its permissions", file=sys.stderr)
         return 2
     print(summary(result))
     if result.worker_exit_codes:

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.arguments import folder, number, port
+
 from .config import PROFILES, StackConfig
 from .process import StackError
 
@@ -12,16 +14,14 @@ from .process import StackError
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack", description="caplab's local stack")
     parser.add_argument("command", choices=["up", "down", "status", "repair"])
-    parser.add_argument("--run-dir", default="run", help="where pid files, data and logs live (default: run)")
-    parser.add_argument("--nodes", type=int, default=2, help="how many redis nodes: g1..gN (default 2)")
+    parser.add_argument("--run-dir", type=folder, default="run", help="where pid files, data and logs live (default: run)")
+    parser.add_argument("--nodes", type=number(1, 9, integer=True), default=2, help="how many redis nodes: g1..gN (default 2)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="local")
     parser.add_argument("--alerts", action="store_true",
                         help="also run Prometheus with caplab's alert rules, Alertmanager, and a webhook receiver")
-    parser.add_argument("--webhook-port", type=int, default=9095,
+    parser.add_argument("--webhook-port", type=port, default=9095,
                         help="with --alerts: the webhook receiver's port (default 9095)")
     args = parser.parse_args(argv)
-    if not 1 <= args.nodes <= 9:
-        parser.error("--nodes must be between 1 and 9")
     # down and status also cover the alerting processes an earlier `up --alerts` started
     alerts = args.alerts or (args.command != "up" and any(
         (Path(args.run_dir) / f"{name}.pid").exists() for name in ("prometheus", "alertmanager", "webhook")))
