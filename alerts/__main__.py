@@ -15,7 +15,7 @@ from harness.arguments import folder, port
 
 from .promtool import (PromtoolMissing, check_checked_in, check_profile, checked_in_drift,
                        render_checked_in, render_into)
-from .settings import PROFILES, AlertSettingsError
+from .settings import PROFILES, SETTABLE, AlertSettingsError
 
 
 def setting(pair: str) -> tuple[str, str]:
@@ -23,6 +23,8 @@ def setting(pair: str) -> tuple[str, str]:
     key, sep, value = pair.partition("=")
     if not sep or not key.strip() or not value.strip():
         raise argparse.ArgumentTypeError(f"{pair!r}: expected name=value, e.g. --set hint_backlog=50")
+    if key.strip() not in SETTABLE:
+        raise argparse.ArgumentTypeError(f"{key.strip()} is not an alert setting; known: {', '.join(SETTABLE)}")
     return key.strip(), value.strip()
 
 

@@ -48,6 +48,10 @@ class AlertSettings:
     runbook_base: str = "docs/runbooks.md"
 
 
+# What `--set NAME=VALUE` may change: every setting but the profile, which is chosen by name.
+SETTABLE = tuple(sorted(f.name for f in fields(AlertSettings) if f.name != "profile"))
+
+
 def _spec_staleness_ms() -> int:
     from app.config import VARIABLES
     return int(VARIABLES["MAX_STALENESS_MS"][1])
@@ -77,9 +81,7 @@ def load_alert_settings(profile: str = "spec", env: dict | None = None, **overri
     if env and env.get("MAX_STALENESS_MS"):
         staleness = env["MAX_STALENESS_MS"]
     names = {f.name: f.type for f in fields(AlertSettings)}
-    settable = sorted(set(names) - {"profile"})
-    problems = [f"{k} is not an alert setting; known: {', '.join(settable)}"
-                for k in overrides if k not in settable]
+    problems = [f"{k} is not an alert setting; known: {', '.join(SETTABLE)}" for k in overrides if k not in SETTABLE]
     if problems:
         raise AlertSettingsError(problems)
     raw = {"max_staleness_ms": staleness, **changes, **overrides}

@@ -32,7 +32,9 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
     """Validate plain data (a parsed YAML document) and build the Experiment; raise ExperimentError."""
     v = _Checker(source)
     if not isinstance(data, dict):
-        raise ExperimentError(source, ["the file must be a YAML mapping with name, hypothesis, services, ..."])
+        got = "an empty document" if data is None else f"a {type(data).__name__}"
+        raise ExperimentError(source, [f"the file must be a YAML mapping, got {got}; write name, hypothesis, "
+                                       "services, ... as key: value lines (see docs/runner.md)"])
     top = v.mapping("", data, TOP_FIELDS)
     name = v.text("name", top.get("name"), pattern=NAME, what="lowercase letters, digits, - and _ (a folder name)")
     hypothesis = v.text("hypothesis", top.get("hypothesis"), what="what you expect, in plain words")
@@ -184,9 +186,13 @@ def read_yaml(path: Path):
     except UnicodeDecodeError as err:
         raise ExperimentError(source, [f"is not UTF-8 text (byte {raw[err.start]:#04x} at offset {err.start}); "
                                        "save the file as UTF-8"]) from None
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)
         return loader.get_single_data()
+    except yaml.reader.ReaderError as err:
+        raise ExperimentError(source, [f"character {err.character:#x} at offset {err.position} is not allowed "
+                                       "in YAML; remove it (control characters must be escaped in quotes)"]) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -194,7 +200,8 @@ def read_yaml(path: Path):
         raise ExperimentError(source, [f"{where}not valid YAML ({getattr(err, 'problem', None) or err}); "
                                        f"{fix}"]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def load_experiment(path) -> Experiment:

@@ -96,7 +96,8 @@ class _Checker:
             self.choice(f"{path}[{i}]" if len(items) > 1 else path, item, choices)
         if len(set(map(str, items))) != len(items):
             self.bad(path, "lists a name twice", "list each name once")
-        return list(items)
+        # Only valid names go on (the problems are recorded), so nothing downstream meets a list or null.
+        return list(dict.fromkeys(x for x in items if isinstance(x, str) and x in choices)) or [choices[0]]
 
 
 def _workload(v: _Checker, raw, services=("cp",)) -> Workload:

@@ -5,6 +5,12 @@ only the master needs them.
 """
 from __future__ import annotations
 
+import argparse
+
+
+class NotYesNo(argparse.ArgumentTypeError, ValueError):
+    """A yes/no option given something else; argparse prints the message as it is."""
+
 
 def _bool(text) -> bool:
     if isinstance(text, bool):
@@ -14,7 +20,7 @@ def _bool(text) -> bool:
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"not a yes/no value: {text!r}")
+    raise NotYesNo(f"{text!r} is not a yes/no value; give yes or no")
 
 
 def add_arguments(parser) -> None:
