@@ -31,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=duration(1, 7 * 86400), default="30s", help="30s, 5m, 1h30m")
     p.add_argument("--shape", choices=["steady", "step", "spike", "soak"], default="steady")
     p.add_argument("--out", type=folder, default=None, help="run folder (default: runs/load/<timestamp>/)")
-    p.add_argument("--p95-ms", type=number(0.1, 600_000, unit="ms"), default=500.0)
+    p.add_argument("--p95-ms", type=number(0.001, 600_000, unit="ms"), default=500.0)
     p.add_argument("--max-error-rate", type=fraction, default=0.001, help="a fraction: 0.001 = 0.1%%")
     p.add_argument("--refusals-are-errors", type=_bool, default=True, metavar="yes|no")
     p.add_argument("--history", action="store_true", help="also write history.jsonl for the checkers")

@@ -24,7 +24,6 @@ from harness.runs import new_run_dir
 from loadtests.workload import start_locust
 from stack import Stack
 
-from .check import time_checkers
 from .resources import SOAK, ResourceSampler
 
 DEFAULT_PORT_OFFSET = 8000  # away from the defaults, the tests (10000+), bench (20000+) and drills (6000)
@@ -80,6 +79,7 @@ def run_soak(opts: SoakOptions, say=print) -> Path:
             finally:
                 sampler.stop()
             say("soak: load done; timing the checkers on the whole history")
+            from .check import time_checkers  # not at import: `python -m chaos.soak.check` runs it
             final = time_checkers([events, history])
             _record_check(rec, final)
             checks.append(final)
@@ -142,6 +142,8 @@ def _one_fault(scope, fault, name: str, target: str, seconds: float, rec) -> Non
 
 
 def _check_in_background(run_dir: Path, rec, checks: list) -> threading.Thread:
+    from .check import time_checkers
+
     def work():
         result = time_checkers([run_dir / "events.jsonl", run_dir / "history.jsonl"])
         _record_check(rec, result)

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     from loadtests.workload import LoadError
     from stack.process import StackError
     try:
-        run_dir = run_soak(opts)
+        run_dir = run_soak(opts, say=lambda msg: print(msg, flush=True))
     except (StackError, LoadError) as err:
         print(f"soak: {err}", file=sys.stderr)
         return 3

@@ -20,12 +20,12 @@ SOAK_CHECKERS = {"availability": {}, "linearizable": {"service": "cp"},
                  "staleness": {"service": "ap", "require_honest_staleness": True}}
 
 
-def time_checkers(paths, timeout_s: float = 1800.0) -> dict:
+def time_checkers(paths, timeout_s: float = 1800.0, whole: bool = False) -> dict:
     """Run the checkers on `paths` in a child; return seconds, peak RSS bytes, bytes read and verdicts."""
     paths = [str(p) for p in paths]
     size = sum(Path(p).stat().st_size for p in paths if Path(p).exists())
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "chaos.soak.check", *paths], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "chaos.soak.check", *(["--whole"] if whole else []), *paths], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
@@ -42,17 +42,23 @@ def time_checkers(paths, timeout_s: float = 1800.0) -> dict:
 
 
 def main(argv=None) -> int:
+    """`python -m chaos.soak.check [--whole] FILE...`: the soak's checkers, sharded by key by default."""
     import resource
 
-    from chaos.checkers import run_all
-    from harness.history import HistoryFiles
-    paths = sys.argv[1:] if argv is None else argv
-    history = HistoryFiles(*paths)
+    args = sys.argv[1:] if argv is None else list(argv)
+    whole = "--whole" in args
+    paths = [a for a in args if a != "--whole"]
     started = time.monotonic()
-    verdicts = run_all(history, SOAK_CHECKERS)
+    if whole:  # for comparison: every event of every file in memory at once, as a chaos run does
+        from chaos.checkers import run_all
+        from harness.history import read_history
+        verdicts, shards = run_all([e for p in paths for e in read_history(p)], SOAK_CHECKERS), 0
+    else:
+        from .shards import check_sharded
+        verdicts, shards = check_sharded(paths, SOAK_CHECKERS)
     seconds = time.monotonic() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    print(json.dumps({"check_seconds": round(seconds, 2), "peak_rss_bytes": peak,
+    print(json.dumps({"check_seconds": round(seconds, 2), "peak_rss_bytes": peak, "shards": shards,
                       "verdicts": [{"checker": v.checker, "valid": v.valid, "summary": v.summary}
                                    for v in verdicts]}))
     return 0

@@ -237,7 +237,7 @@ LOAD_CASES = [
         ("error-rate-five", ["--max-error-rate", "5"], "'5' is not a fraction from 0 to 1"),
         ("error-rate-negative", ["--max-error-rate", "-0.1"], "is not a fraction"),
         ("error-rate-nan", ["--max-error-rate", "nan"], "is not a fraction"),
-        ("p95-negative", ["--p95-ms", "-1"], "--p95-ms: -1 is out of range; give a number from 0.1 to 600000 ms"),
+        ("p95-negative", ["--p95-ms", "-1"], "--p95-ms: -1 is out of range; give a number from 0.001 to 600000 ms"),
         ("p95-zero", ["--p95-ms", "0"], "out of range"),
         ("p95-inf", ["--p95-ms", "inf"], "out of range"),
         ("duration-zero", ["--duration", "0s"], "--duration: 0s is out of range; give a duration from 1s to 7d"),

@@ -1,0 +1,131 @@
+"""Check a history too long to hold in memory: its operations split by key into shard files.
+
+An experiment's history fits in memory (validation caps a run at 600 s); an hour of soak does not.
+`check_sharded` streams the history once, writing each operation's line to one of N shard files
+chosen by a stable hash of its key, and keeping only the few other events (faults, breaker and
+metric samples, snapshots). The checkers then run on one shard at a time, with those events.
+
+This is exact for what the soak judges. Linearizability, staleness and lost writes are properties
+of each key on its own (a register per key is P-compositional), and a key's operations all land in
+one shard. Availability counts add up across shards; the merged table sums them per window and
+service (its latency percentiles are the worst shard's, marked as such). Each checker's verdict
+is the worst of its shards'. Peak memory is one shard's worth, whatever the history's length.
+"""
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import zlib
+from pathlib import Path
+
+from chaos.checkers import run_all
+from harness.history import from_dict, iter_history
+from harness.verdicts import Verdict, worst
+
+SHARD_BYTES = 16 << 20  # about 16 MiB of JSON lines per shard
+
+
+def split(paths, folder: Path, shard_bytes: int = SHARD_BYTES) -> tuple[list[Path], list]:
+    """Write the operations of `paths` into shard files by key; return them and the other events."""
+    total = sum(Path(p).stat().st_size for p in paths if Path(p).exists())
+    n = max(1, math.ceil(total / shard_bytes))
+    shards = [folder / f"shard-{i:03d}.jsonl" for i in range(n)]
+    files = [open(s, "w", encoding="utf-8") for s in shards]
+    others = []
+    try:
+        for path in paths:
+            if not Path(path).exists():
+                continue
+            for line in _lines(path):
+                d = json.loads(line)
+                key = d.get("key") if isinstance(d, dict) else None
+                if isinstance(key, str):
+                    files[zlib.crc32(key.encode()) % n].write(line if line.endswith("\n") else line + "\n")
+                else:
+                    others.append(from_dict(d))
+    finally:
+        for f in files:
+            f.close()
+    return shards, others
+
+
+def _lines(path):
+    """The complete lines of a history file (a torn last line, from a writer still going, is left out)."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and line.endswith("\n"):
+                yield line
+
+
+def check_sharded(paths, config: dict, shard_bytes: int = SHARD_BYTES) -> tuple[list[Verdict], int]:
+    """Run the checkers of `config` shard by shard; return the merged verdicts and the shard count."""
+    with tempfile.TemporaryDirectory(prefix="caplab-shards-") as tmp:
+        shards, others = split(paths, Path(tmp), shard_bytes)
+        per_checker: dict[str, list[Verdict]] = {name: [] for name in config}
+        for shard in shards:
+            history = others + list(iter_history(shard))
+            for v in run_all(history, config):
+                per_checker[v.checker].append(v)
+            del history
+            shard.unlink()
+    return [merge(name, verdicts) for name, verdicts in per_checker.items()], len(shards)
+
+
+def merge(name: str, verdicts: list[Verdict]) -> Verdict:
+    """One verdict from the shards' verdicts of one checker: the worst validity, summed counts."""
+    valid = worst(v.valid for v in verdicts)
+    figures = _sum_figures([v.figures for v in verdicts])
+    if name == "availability":
+        figures["windows"] = _merge_windows([v.figures.get("windows", []) for v in verdicts])
+    bad = [v for v in verdicts if v.valid == valid]
+    evidence = [e for v in bad for e in (v.evidence or [])][:50]
+    if valid != "valid":
+        summary = f"{len(verdicts)} shards by key, the worst: {bad[0].summary}"
+    else:
+        counts = [f"{figures[k]} {k.replace('_', ' ')}" for k in ("keys", "ops", "reads", "observed_stale")
+                  if k in figures]
+        if name == "availability":
+            counts = _availability_summary(figures["windows"])
+        summary = f"{len(verdicts)} shards by key, each valid: " + ", ".join(counts)
+    return Verdict(name, valid, summary, evidence=evidence, figures=figures)
+
+
+def _availability_summary(rows: list[dict]) -> list[str]:
+    """Availability per service and window kind, summed over every window of that kind."""
+    totals: dict = {}
+    for r in rows:
+        t = totals.setdefault((r["service"], r["kind"]), [0, 0])
+        t[0], t[1] = t[0] + r["ok"], t[1] + r["ops"]
+    return [f"{svc} {kind} {ok / ops:.2%}" for (svc, kind), (ok, ops) in sorted(totals.items()) if ops]
+
+
+def _sum_figures(all_figures: list[dict]) -> dict:
+    """Sum the whole-number figures the shards share (ops, keys, reads, ...); keep the rest out."""
+    out: dict = {}
+    for figures in all_figures:
+        for key, value in (figures or {}).items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                out[key] = out.get(key, 0) + value
+            elif isinstance(value, list) and key.endswith("_keys"):
+                out[key] = out.get(key, []) + value
+    return out
+
+
+def _merge_windows(tables: list[list]) -> list[dict]:
+    """Availability rows summed per (window, service) across shards."""
+    rows: dict = {}
+    for table in tables:
+        for r in table:
+            key = (r["window"], r["service"])
+            row = rows.setdefault(key, {**{k: r.get(k) for k in ("window", "kind", "name", "service", "start",
+                                                                   "end")}, "ops": 0, "ok": 0, "fail": 0,
+                                        "info": 0, "latency_ms_worst_shard": {}})
+            for k in ("ops", "ok", "fail", "info"):
+                row[k] += r.get(k) or 0
+            for q, ms in (r.get("latency_ms") or {}).items():
+                if ms is not None:
+                    row["latency_ms_worst_shard"][q] = max(ms, row["latency_ms_worst_shard"].get(q) or 0)
+    for row in rows.values():
+        row["availability"] = round(row["ok"] / row["ops"], 4) if row["ops"] else None
+    return list(rows.values())

@@ -1,0 +1,58 @@
+"""The soak's sharded checking gives the verdicts of the whole history, one shard in memory at a time."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chaos.checkers import run_all
+from chaos.soak.shards import check_sharded, split
+from harness.history import HistoryWriter, iter_history
+from tests.unit.histories import H, random_register_history
+
+CONFIG = {"availability": {}, "linearizable": {"service": "cp"}}
+
+
+def write(path, events):
+    with HistoryWriter(path) as w:
+        for e in events:
+            w.write(e)
+    return path
+
+
+def many_keys(stale_key=None):
+    events = []
+    for i in range(12):
+        events += [replace(e, process=e.process + 10 * i)  # one set of clients per key
+                   for e in random_register_history(n_ops=200, processes=4, key=f"k{i}", seed=i)]
+    h = H().fault(0.5, 1.0)
+    if stale_key:  # a read of a value overwritten long before: not linearizable
+        h.write(900, stale_key, "old", 5.0, 5.1).write(900, stale_key, "new", 5.2, 5.3)
+        h.read(901, stale_key, "old", 5.5, 5.6)
+    return sorted(events + h.events, key=lambda e: e.time)
+
+
+def test_each_key_lands_in_one_shard_and_other_events_stay_in_memory(tmp_path):
+    path = write(tmp_path / "h.jsonl", many_keys())
+    (tmp_path / "shards").mkdir()
+    shards, others = split([path], tmp_path / "shards", shard_bytes=20_000)
+    assert len(shards) > 3
+    keys = [{e.key for e in iter_history(s)} for s in shards]
+    assert sum(len(k) for k in keys) == len(set().union(*keys)) == 12
+    assert [e.phase for e in others] == ["start", "stop"]
+
+
+def test_sharded_verdicts_match_the_whole_history(tmp_path):
+    for stale in (None, "k3"):
+        path = write(tmp_path / f"h-{stale}.jsonl", many_keys(stale))
+        whole = {v.checker: v for v in run_all(list(iter_history(path)), CONFIG)}
+        assert whole["availability"].valid == "valid"
+        sharded, n = check_sharded([path], CONFIG, shard_bytes=20_000)
+        assert n > 3
+        for v in sharded:
+            assert v.valid == whole[v.checker].valid, (stale, v.summary, whole[v.checker].summary)
+        lin = next(v for v in sharded if v.checker == "linearizable")
+        assert lin.figures["ops"] == whole["linearizable"].figures["ops"]
+        assert lin.valid == ("invalid" if stale else "valid")
+        rows = next(v for v in sharded if v.checker == "availability").figures["windows"]
+        whole_rows = whole["availability"].figures["windows"]
+        assert sorted((r["window"], r["service"], r["ops"], r["ok"]) for r in rows) == \
+            sorted((r["window"], r["service"], r["ops"], r["ok"]) for r in whole_rows)
