@@ -25,7 +25,9 @@ RSS_TARGET = 0.10  # RSS growth after warm-up must stay under 10%
 PLOTS = (("rss_bytes", "process", "resident memory (MB)", 1 / 2**20),
          ("open_fds", "process", "open file descriptors", 1),
          ("redis_used_memory_bytes", "node", "Redis used_memory (MB)", 1 / 2**20),
-         ("history_bytes", None, "history on disk (MB)", 1 / 2**20))
+         ("history_bytes", None, "history on disk (MB)", 1 / 2**20),
+         ("checker_seconds", None, "checker time on the history so far (s)", 1),
+         ("checker_peak_rss_bytes", None, "checker peak memory (MB)", 1 / 2**20))
 
 
 def load_samples(events_path) -> tuple[dict, list]:
@@ -98,7 +100,8 @@ def _plot(series: dict, name: str, by: str | None, ylabel: str, scale: float, fa
         ax.axvspan(w.start, min(w.end, t_end), color="#888888", alpha=0.18, lw=0)
     for (n, label), pts in sorted(series.items()):
         if n == name and pts:
-            ax.plot([t for t, _ in pts], [v * scale for _, v in pts], lw=1.3, label=label or name)
+            ax.plot([t for t, _ in pts], [v * scale for _, v in pts], lw=1.3, label=label or name,
+                    marker="o" if len(pts) < 30 else None, ms=4)
     ax.set_xlim(0, max(t_end, 1))
     ax.set_title(ylabel, fontsize=10)
     ax.set_xlabel("seconds since the soak started (faults shaded)", fontsize=8)

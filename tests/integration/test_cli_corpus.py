@@ -160,7 +160,7 @@ BACKUP_CASES = [
     Case("keep-days-negative", ["backup", "prune", "--root", "{tmp}/backups", "--keep-days", "-1"], 2, "from 0 to 36500"),
     Case("keep-days-text", ["backup", "prune", "--root", "{tmp}/backups", "--keep-days", "week"], 2, "is not a whole number"),
     Case("keep-last-fraction", ["backup", "prune", "--root", "{tmp}/backups", "--keep-last", "1.5"], 2, "is not a whole number"),
-    Case("every-zero", ["backup", "schedule", "--every", "0s"], 2, "--every: 0s is out of range; give a duration from 1s to 31d"),
+    Case("every-zero", ["backup", "schedule", "--every", "0s"], 2, "--every: 0s is out of range; give a duration from 0.1s to 31d"),
     Case("every-absurd", ["backup", "schedule", "--every", "99999999999d"], 2, "is not a duration"),
     Case("every-nan", ["backup", "schedule", "--every", "nan"], 2, "'nan' is not a duration"),
     Case("every-empty", ["backup", "schedule", "--every", ""], 2, "is not a duration"),
