@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# What the soak judges: CP stays linearizable, AP's staleness is honest, and availability per window.
-SOAK_CHECKERS = {"availability": {}, "linearizable": {"service": "cp"},
+# What the soak judges: CP stays linearizable, AP's staleness is honest, and availability outside
+# the faults is the catalogue's (docs/experiments.md): CP 98% and AP 99% in steady state, AP 99% in faults.
+SOAK_CHECKERS = {"availability": {"min_availability": {"cp": {"steady": 0.98}, "ap": {"steady": 0.99, "fault": 0.99}}},
+                 "linearizable": {"service": "cp"},
                  "staleness": {"service": "ap", "require_honest_staleness": True}}
 
 

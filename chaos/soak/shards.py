@@ -64,6 +64,8 @@ def check_sharded(paths, config: dict, shard_bytes: int = SHARD_BYTES) -> tuple[
         shards, others = split(paths, Path(tmp), shard_bytes)
         per_checker: dict[str, list[Verdict]] = {name: [] for name in config}
         for shard in shards:
+            if shard.stat().st_size == 0:
+                continue  # no key hashed here: nothing to judge, and no verdict to count
             history = others + list(iter_history(shard))
             for v in run_all(history, config):
                 per_checker[v.checker].append(v)

@@ -8,7 +8,7 @@ from chaos.soak.shards import check_sharded, split
 from harness.history import HistoryWriter, iter_history
 from tests.unit.histories import H, random_register_history
 
-CONFIG = {"availability": {}, "linearizable": {"service": "cp"}}
+CONFIG = {"availability": {"min_availability": {"cp": {"steady": 0.5}}}, "linearizable": {"service": "cp"}}
 
 
 def write(path, events):
@@ -45,7 +45,7 @@ def test_sharded_verdicts_match_the_whole_history(tmp_path):
         path = write(tmp_path / f"h-{stale}.jsonl", many_keys(stale))
         whole = {v.checker: v for v in run_all(list(iter_history(path)), CONFIG)}
         assert whole["availability"].valid == "valid"
-        sharded, n = check_sharded([path], CONFIG, shard_bytes=20_000)
+        sharded, n = check_sharded([path], CONFIG, shard_bytes=200_000)
         assert n > 3
         for v in sharded:
             assert v.valid == whole[v.checker].valid, (stale, v.summary, whole[v.checker].summary)
