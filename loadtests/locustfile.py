@@ -15,6 +15,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from locust import FastHttpUser, LoadTestShape, task  # noqa: E402  (first: it monkey-patches with gevent)
+from locust.exception import StopUser  # noqa: E402
+from locust.runners import STATE_CLEANUP, STATE_STOPPED, STATE_STOPPING  # noqa: E402
 
 from loadtests import listeners  # noqa: E402,F401  (registers the options and event listeners)
 from loadtests.answers import answer_of  # noqa: E402
@@ -98,6 +100,13 @@ class ServiceUser(FastHttpUser):
 
     def call(self, method, path, name, f, key, value, **kw):
         """One operation: invoke, request, and let the answer decide success, refusal or error."""
+        runner = self.environment.runner
+        if runner is not None and runner.state in (STATE_CLEANUP, STATE_STOPPING, STATE_STOPPED):
+            # The test is stopping: Locust lets a request already in flight finish, but a user that
+            # was asleep when the stop came is killed at its next switch, in the middle of whatever
+            # it started. An operation begun now would end as info, cut off by the load generator
+            # rather than by the system, so none is begun.
+            raise StopUser()
         pending = self.history.invoke(self.process, self.service, f, key, value)
         with self.client.request(method, path, name=f"{self.service} {name}", catch_response=True,
                                  context={"caplab": pending}, **kw) as resp:
