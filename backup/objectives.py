@@ -96,6 +96,8 @@ def check_rpo(history, target_s: float = RPO_TARGET_S, mechanism: str = "", back
     if lost_after:
         return Verdict("rpo", "invalid", f"{len(lost_after)} writes acknowledged after the disaster were lost "
                        f"(and {len(lost)} from before it)", evidence=evidence, figures=figures)
+    if not acked:
+        return Verdict("rpo", "unknown", "no acknowledged write: nothing could be lost", figures=figures)
     if not lost:
         if counts["unversioned"]:
             return Verdict("rpo", "unknown", f"{counts['unversioned']} acknowledged writes carry no version",
@@ -166,8 +168,8 @@ def check_rto(history, target_s: float = RTO_TARGET_S, window_s: float = 5.0, mi
     for s in sorted({e.service for e in done}):
         at = recovered_at([e for e in done if e.service == s], t_d, t_end, window_s, min_ok, min_ops)
         per[s] = None if at is None else round(at - t_d, 3)
-    never = [s for s, v in per.items() if v is None] or ([] if per else ["(no operations)"])
-    rto = None if never else max(per.values())
+    never = [s for s, v in per.items() if v is None]
+    rto = None if never or not per else max(per.values())
     figures = dict(base, rto_s=rto, per_service=per,
                    detect_s=None if detect is None else round(detect - t_d, 3),
                    restore_s=None if r_start is None or math.isinf(r_end) else round(r_end - r_start, 3),
@@ -175,6 +177,9 @@ def check_rto(history, target_s: float = RTO_TARGET_S, window_s: float = 5.0, mi
                    observed_s=round(t_end - t_d, 3))
     parts = (f"detect {_s(figures['detect_s'])}, restore {_s(figures['restore_s'])}, "
              f"serve {_s(figures['serve_s'])}")
+    if not per:
+        return Verdict("rto", "unknown", f"no operation in the history: nothing shows when service came back; {parts}",
+                       figures=figures)
     if never:
         watched = t_end - t_d
         valid = "invalid" if watched >= target_s else "unknown"

@@ -97,6 +97,14 @@ def test_same_version_with_another_value_is_lost():
     assert check_rpo(h.build()).figures["lost"] == 1
 
 
+def test_rpo_and_rto_are_unknown_with_nothing_to_judge():
+    h = drill().write(1, "k1", "a", 1.0, 1.1, type="fail").snapshot(20, "g1", {}, phase="after-recovery")
+    r = check_rpo(h.build())
+    assert r.valid == "unknown" and "nothing could be lost" in r.summary
+    quiet = drill().fault(11.0, 12.0, name="restore:g1", target="g1")
+    assert check_rto(quiet.build(), target_s=0.5).valid == "unknown"
+
+
 def test_rpo_unknown_without_snapshot_or_disaster():
     h = drill().write(1, "k1", "a", 1.0, 1.1, version=v(1.1))
     assert check_rpo(h.build()).valid == "unknown"
