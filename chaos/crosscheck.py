@@ -173,6 +173,8 @@ def render(result: Crosscheck, title: str) -> str:
         lines.append(f"Porcupine's peak Go heap: {result.heap_peak_mb} MiB")
     word = {EXIT_AGREE: "they agree", EXIT_DISAGREE: f"they DISAGREE on {len(result.disagreements)} keys",
             EXIT_UNKNOWN: "no disagreement, but not every key was decided on both sides"}
+    if not result.rows:
+        word[EXIT_UNKNOWN] = "no CP key to compare: nothing proven either way"
     lines.append(f"{word[result.exit_code]} (exit {result.exit_code})")
     return "\n".join(lines)
 

@@ -106,3 +106,8 @@ def test_render_names_both_verdicts_the_counts_and_the_disagreeing_key():
     assert "b                        invalid  valid     no" in text
     assert "skipped (written through another service too): m" in text
     assert text.endswith("they DISAGREE on 1 keys (exit 1)")
+
+
+def test_render_says_when_there_was_nothing_to_compare():
+    text = render(Crosscheck("valid", "unknown", []), "runs/ap-only/1")
+    assert text.endswith("no CP key to compare: nothing proven either way (exit 4)")
