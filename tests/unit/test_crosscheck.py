@@ -59,6 +59,12 @@ def test_keys_written_through_another_service_are_skipped_as_caplab_does():
     assert keys["skipped_mixed_keys"] == ["m"] and keys["keys"] == ["k"]
 
 
+def test_a_broken_ap_record_does_not_stop_the_cp_check():
+    h = H().write(1, "k", "a", 0, 1).read(2, "k", "a", 2, 3).build()
+    h += H().read(7, "j", "x", 0.5, 0.7, service="ap").build()[1:]  # an AP completion without its invoke
+    assert [o["process"] for o in ops_of(h)] == [1, 2]
+
+
 def test_ap_ops_are_not_cp_history():
     h = H().write(1, "k", "a", 0, 1).read(1, "k", "zzz", 2, 3, service="ap").build()
     assert [o["f"] for o in ops_of(h)] == ["write"]
