@@ -64,12 +64,12 @@ test-integration: setup-all
 
 # The walkthrough, then the same cut as a checked experiment with verdicts and an HTML report.
 demo: setup
-	@$(PY) -m stack.demo --run-dir $(RUN_DIR)
+	@$(PY) -m chaos.demo --run-dir $(RUN_DIR)
 	@$(PY) -m chaos run partition-g2-cp-vs-ap --stack-run-dir $(RUN_DIR)
 
 up: setup
 	@$(if $(ALERTS),scripts/setup.sh prometheus alertmanager,true)
-	@$(PY) -m stack up --run-dir $(RUN_DIR) --nodes $(NODES) $(if $(ALERTS),--alerts)
+	@$(PY) -m $(if $(ALERTS),alerts.monitoring,stack) up --run-dir $(RUN_DIR) --nodes $(NODES)
 
 down:
 	@if [ -x $(PY) ]; then $(PY) -m stack down --run-dir $(RUN_DIR); fi

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from harness.arguments import folder, port
 
-from .promtool import (PromtoolMissing, check_checked_in, check_profile, checked_in_drift,
-                       render_checked_in, render_into)
+from .checked_in import check_checked_in, checked_in_drift, render_checked_in
+from .promtool import PromtoolMissing, check_profile, render_into
 from .settings import PROFILES, SETTABLE, AlertSettingsError
 
 

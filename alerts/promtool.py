@@ -11,10 +11,6 @@ from .promtests import render_tests
 from .rules import render_rules
 from .settings import load_alert_settings
 
-HERE = Path(__file__).resolve().parent
-CHECKED_IN_RULES = HERE / "rules" / "caplab-alerts.yml"
-CHECKED_IN_TESTS = HERE / "tests" / "caplab-alerts.spec.test.yml"
-LITERAL_TESTS = HERE / "tests" / "spec-literal.test.yml"
 RULES_NAME = "caplab-alerts.yml"
 
 
@@ -42,38 +38,9 @@ def render_into(folder: Path, profile: str, env: dict | None = None, **overrides
     return rules, tests
 
 
-def render_checked_in():
-    """Refresh the checked-in spec rules and their generated tests."""
-    settings = load_alert_settings("spec", env={})
-    CHECKED_IN_RULES.parent.mkdir(parents=True, exist_ok=True)
-    CHECKED_IN_RULES.write_text(render_rules(settings))
-    CHECKED_IN_TESTS.write_text(render_tests(settings, f"../rules/{RULES_NAME}"))
-    from . import compose
-    compose.render()
-
-
-def checked_in_drift() -> list[str]:
-    """Name each checked-in file that differs from a fresh render of the spec profile."""
-    settings = load_alert_settings("spec", env={})
-    fresh = {CHECKED_IN_RULES: render_rules(settings),
-             CHECKED_IN_TESTS: render_tests(settings, f"../rules/{RULES_NAME}")}
-    from . import compose
-    return [str(p.relative_to(HERE.parent)) for p, text in fresh.items()
-            if not p.exists() or p.read_text() != text] + compose.drift()
-
-
 def check_profile(profile: str) -> list[tuple[str, subprocess.CompletedProcess]]:
     """Render ``profile`` into a temporary folder; run promtool check rules and test rules on it."""
     with tempfile.TemporaryDirectory(prefix=f"caplab-alerts-{profile}-") as tmp:
         rules, tests = render_into(Path(tmp), profile, env={})
         return [("promtool check rules", promtool("check", "rules", str(rules))),
                 ("promtool test rules", promtool("test", "rules", str(tests)))]
-
-
-def check_checked_in() -> list[tuple[str, subprocess.CompletedProcess]]:
-    """promtool on the checked-in spec rules: syntax, the generated tests, the hand-written tests;
-    then the compose configs (promtool and amtool), laid out as docker-compose.yml mounts them."""
-    from . import compose
-    return [("promtool check rules", promtool("check", "rules", str(CHECKED_IN_RULES))),
-            ("promtool test rules", promtool("test", "rules", str(CHECKED_IN_TESTS), str(LITERAL_TESTS))),
-            *compose.check()]

@@ -252,12 +252,12 @@ def cmd_schedule(args) -> int:
 
 
 def cmd_drill(args) -> int:
-    from chaos.target import RunnerError, ensure_up, stack_config
+    from stack.target import RunnerError, ensure_up, stack_config
     from stack import Stack
 
     from .disasters import CATALOGUE
     from .drill import DrillOptions
-    from .drill_summary import run_drills
+    from .drill import run_drills
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list(CATALOGUE)
     unknown = [n for n in names if n not in CATALOGUE]
     if unknown or not names:

@@ -15,7 +15,6 @@ One drill (``run_drill``):
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,7 +24,7 @@ import requests
 
 from chaos.observe import Sampler, take_snapshot
 from chaos.steady import SteadyContext, run_steady_state
-from chaos.target import exclusive
+from stack.target import exclusive
 from chaos.workload import Workload, key_space
 from harness.history import FaultEvent, HistoryWriter, NodeSnapshot, read_history
 from harness.runs import new_run_dir
@@ -34,7 +33,8 @@ from stack.config import SERVICES
 
 from . import objectives
 from .disasters import DrillContext
-from .schedule import backup_round
+from .drill_summary import summary_row, write_summary
+from .schedule import BackupSchedule
 
 
 @dataclass(frozen=True)
@@ -80,30 +80,6 @@ class DrillOutcome:
     run_dir: Path
     passed: bool
     row: dict = field(default_factory=dict)
-
-
-class BackupSchedule(threading.Thread):
-    """backup_round over every node every ``every`` s; each round is a ``backup`` window in the history."""
-
-    def __init__(self, nodes, root, every: float, rec, say):
-        super().__init__(name="drill-backups", daemon=True)
-        self.nodes, self.root, self.every, self.rec, self.say = nodes, root, every, rec, say
-        self.halt, self.rounds = threading.Event(), []
-
-    def run(self):
-        while not self.halt.wait(1.0 if not self.rounds else self.every):
-            t, wall = self.rec.now()
-            report = backup_round(self.nodes, self.root, progress=lambda _m: None)
-            t2, wall2 = self.rec.now()
-            self.rec.write(FaultEvent("start", "backup", "g1,g2", t, wall))
-            self.rec.write(FaultEvent("stop", "backup", "g1,g2", t2, wall2, {"backups": report.backups}))
-            self.rounds.append({"at_s": round(t, 2), "backups": report.backups, "errors": report.errors})
-            self.say(f"  backup round at {t:.1f}s: {', '.join(report.backups.values()) or report.errors}")
-
-    def stop(self):
-        self.halt.set()
-        if self.is_alive():
-            self.join(30)
 
 
 def run_drill(disaster, stack, runs_dir="runs", opts: DrillOptions = DrillOptions(), say=print) -> DrillOutcome:
@@ -296,7 +272,19 @@ def _finish(disaster, opts, run_dir, run_id, verdicts, notes, facts, started_at,
         build_report(run_dir)
     except Exception as err:  # the verdicts stand without the report
         say(f"  report failed: {type(err).__name__}: {err}")
-    from .drill_summary import summary_row
     row = summary_row(disaster, results, run_dir)
     say(f"drill {disaster.name}: {'PASS' if passed else 'FAIL'}  ({results['duration_s']} s) -> {run_dir}")
     return DrillOutcome(disaster.name, run_dir, passed, row)
+
+
+def run_drills(disasters, stack, runs_dir="runs", opts=None, say=print) -> tuple[list, Path]:
+    """Run each disaster's drill in turn on ``stack``; write the summary; return (outcomes, summary folder)."""
+    opts = opts or DrillOptions()
+    t0, outcomes = time.monotonic(), []
+    for d in disasters:
+        outcomes.append(run_drill(d, stack, runs_dir, opts, say))
+    out = new_run_dir(runs_dir, "drill")
+    md = write_summary(outcomes, out, opts, time.monotonic() - t0)
+    say("\n" + md)
+    say(f"summary: {out / 'summary.md'} and {out / 'summary.html'}")
+    return outcomes, out

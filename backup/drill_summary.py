@@ -1,4 +1,4 @@
-"""Run a set of drills and write the table that covers them all: runs/drill/<timestamp>/summary.md and .html.
+"""The table that covers a set of drills: runs/drill/<timestamp>/summary.md and .html.
 
 One row per drill: RTO (detect, restore, serve, total) against its target, RPO (lost acknowledged
 writes, loss window) against its target, what bounded the loss, and whether the drill behaved as
@@ -8,27 +8,10 @@ from __future__ import annotations
 
 import html
 import os
-import time
 from pathlib import Path
-
-from harness.runs import new_run_dir
 
 COLUMNS = ("drill", "detect s", "restore s", "serve s", "RTO s", "RTO vs target", "lost / acked", "loss window s",
            "RPO vs target", "bounded by", "drill")
-
-
-def run_drills(disasters, stack, runs_dir="runs", opts=None, say=print) -> tuple[list, Path]:
-    """Run each disaster's drill in turn on ``stack``; write the summary; return (outcomes, summary folder)."""
-    from .drill import DrillOptions, run_drill
-    opts = opts or DrillOptions()
-    t0, outcomes = time.monotonic(), []
-    for d in disasters:
-        outcomes.append(run_drill(d, stack, runs_dir, opts, say))
-    out = new_run_dir(runs_dir, "drill")
-    md = write_summary(outcomes, out, opts, time.monotonic() - t0)
-    say("\n" + md)
-    say(f"summary: {out / 'summary.md'} and {out / 'summary.html'}")
-    return outcomes, out
 
 
 def summary_row(disaster, results: dict, run_dir: Path) -> dict:

@@ -6,8 +6,11 @@ For cron instead of a long-running loop, see docs/backup.md.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
+
+from harness.history import FaultEvent
 
 from .errors import BackupError
 from .region import sync_region
@@ -67,3 +70,27 @@ def run_schedule(job, every: float, *, count: int | None = None, for_seconds: fl
         progress(f"[schedule] round {n} ...")
         reports.append(job())
     return reports
+
+
+class BackupSchedule(threading.Thread):
+    """backup_round over every node every ``every`` s; each round is a ``backup`` window in the history."""
+
+    def __init__(self, nodes, root, every: float, rec, say):
+        super().__init__(name="drill-backups", daemon=True)
+        self.nodes, self.root, self.every, self.rec, self.say = nodes, root, every, rec, say
+        self.halt, self.rounds = threading.Event(), []
+
+    def run(self):
+        while not self.halt.wait(1.0 if not self.rounds else self.every):
+            t, wall = self.rec.now()
+            report = backup_round(self.nodes, self.root, progress=lambda _m: None)
+            t2, wall2 = self.rec.now()
+            self.rec.write(FaultEvent("start", "backup", "g1,g2", t, wall))
+            self.rec.write(FaultEvent("stop", "backup", "g1,g2", t2, wall2, {"backups": report.backups}))
+            self.rounds.append({"at_s": round(t, 2), "backups": report.backups, "errors": report.errors})
+            self.say(f"  backup round at {t:.1f}s: {', '.join(report.backups.values()) or report.errors}")
+
+    def stop(self):
+        self.halt.set()
+        if self.is_alive():
+            self.join(30)

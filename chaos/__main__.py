@@ -103,18 +103,19 @@ def cmd_list(args) -> int:
 
 
 def _stack_for(exp, args):
-    from chaos.target import compose_stack, stack_config
+    from alerts.monitoring import init_stack
     from stack import Stack
+    from stack.target import compose_stack, stack_config
     if args.target == "compose":
         return compose_stack(exp, args.compose_env_file)
-    return Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset,
-                              alerts=bool(exp.alerts), alert_profile=exp.alert_profile))
+    return init_stack(Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset,
+                                         alerts=bool(exp.alerts), alert_profile=exp.alert_profile)))
 
 
 def run_one(exp, args, started: list | None = None) -> int:
     """Run one experiment, starting its stack if needed (appended to `started`)."""
     from chaos.runner import run_experiment
-    from chaos.target import RunnerError, ensure_settings, ensure_up
+    from stack.target import RunnerError, ensure_settings, ensure_up
     from stack.process import StackError
     try:
         stack = _stack_for(exp, args)
@@ -178,7 +179,7 @@ def cmd_run_all(args) -> int:
 def _heal_targets(args):
     """(stack, its Toxiproxy running?) for every stack `heal` looks at."""
     from chaos.faults.ledger import read_entries
-    from chaos.target import stack_config
+    from stack.target import stack_config
     from stack import Stack
     if args.target == "compose":
         from stack.compose import ComposeStack
@@ -196,7 +197,7 @@ def _heal_targets(args):
 def cmd_heal(args) -> int:
     from chaos.faults import heal
     from chaos.faults.ledger import read_entries
-    from chaos.target import state_dir
+    from stack.target import state_dir
     ok, touched = True, 0
     for stack, running in _heal_targets(args):
         if not running and not read_entries(state_dir(stack)):

@@ -13,7 +13,7 @@ import requests
 
 from alerts.settings import load_alert_settings
 from alerts.watch import AlertWatcher, check
-from chaos.target import RunnerError
+from stack.target import RunnerError
 from harness.history import FaultEvent
 from harness.verdicts import Verdict
 

@@ -2,7 +2,7 @@
 
 Each experiment of chaos/experiments/alerts/ injects the fault its alert exists for and expects that
 alert to fire, then to resolve after the heal. The drill runs them one after another on one stack of
-its own (test profile, Prometheus and Alertmanager, see chaos.target.stack_config), prints a table
+its own (test profile, Prometheus and Alertmanager, see stack.target.stack_config), prints a table
 (alert, fault, fired, time to detect, time to resolve, notifications) and writes it to
 runs/alerts-drill/<timestamp>/summary.md and summary.html, with each run's alert timeline.
 """
@@ -26,7 +26,8 @@ EXIT_NOT_ALL_FIRED = 1
 def run_drill(args, say=print) -> int:
     """Run the drill's experiments (all, or --only); return 0 when every alert fired and resolved."""
     from chaos.runner import run_experiment
-    from chaos.target import ensure_settings, ensure_up, stack_config
+    from stack.target import ensure_settings, ensure_up, stack_config
+    from alerts.monitoring import init_stack
     from stack import Stack
 
     paths = catalogue(ALERTS_DIR)
@@ -36,7 +37,8 @@ def run_drill(args, say=print) -> int:
     # Those that restart the services with other settings go last: one restart for the whole drill.
     experiments.sort(key=lambda e: (bool(e.service_settings), e.name))
     out = new_run_dir(args.runs_dir, "alerts-drill")
-    stack = Stack(stack_config(2, "test", args.stack_run_dir, args.port_offset, alerts=True, alert_profile="fast"))
+    stack = init_stack(Stack(stack_config(2, "test", args.stack_run_dir, args.port_offset, alerts=True,
+                                          alert_profile="fast")))
     rows, t0, started = [], time.monotonic(), False
     try:
         started = ensure_up(stack, say)

@@ -9,15 +9,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from stack.target import OVERRIDABLE
+
 EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"
 SERVICES = ("cp", "ap")
 PROFILES = ("local", "test")
 ENGINES = ("threads", "locust")
 ALERT_PROFILES = ("fast", "spec")
-# Service settings an experiment may override, e.g. a timeout above a latency toxic, or the node AP
-# reads from first (AP_READ_NODE, a node name; the others are numbers).
-SETTINGS = ("NETWORK_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "BREAKER_RESET_TIMEOUT_SEC", "MAX_STALENESS_MS",
-            "MAINTENANCE_INTERVAL_SEC", "AP_READ_NODE")
+SETTINGS = OVERRIDABLE  # service settings an experiment may override (stack/target.py)
 STEADY_CHECKS = ("proxies_clean", "ready", "breakers_closed", "write_read")
 METRICS = ("data_staleness_ms", "caplab_hints_pending", "circuit_breaker_state")
 WINDOWS = ("steady", "fault", "between", "after-heal", "any")

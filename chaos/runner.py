@@ -22,7 +22,7 @@ from chaos.observe import Sampler, Snapshotter, check_metrics, wait_breakers_clo
 from chaos.progress import Progress
 from chaos.schedule import FaultContext, build_fault
 from chaos.steady import SteadyContext, run_steady_state
-from chaos.target import RunnerError, exclusive, number, service_settings, state_dir
+from stack.target import RunnerError, exclusive, number, service_settings, state_dir
 from chaos.workload import Workload
 from harness.history import FaultEvent, HistoryError, HistoryWriter, MetricSample, read_history
 from harness.runs import new_run_dir

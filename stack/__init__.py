@@ -5,6 +5,7 @@ running, waits until everything is ready, and stops only what it started (tracke
 """
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
@@ -16,6 +17,7 @@ import requests
 from .config import SERVICES, StackConfig
 from .nodes import RedisNode
 from .process import ManagedProcess, StackError, wait_until
+from .toxiproxy import Toxiproxy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +33,7 @@ def toxiproxy_binary() -> str:
     return path
 
 
-def _http_ok(url: str) -> bool:
+def http_ok(url: str) -> bool:
     return requests.get(url, timeout=1).status_code == 200
 
 
@@ -48,40 +50,26 @@ class Stack:
         self.toxiproxy = ManagedProcess(
             "toxiproxy", [toxiproxy_binary(), "-host", "127.0.0.1", "-port", str(cfg.toxiproxy_port),
                           "-proxy-metrics", "-runtime-metrics"],
-            self.run_dir, port=cfg.toxiproxy_port, ready=lambda: _http_ok(cfg.toxiproxy_url + "/version"))
+            self.run_dir, port=cfg.toxiproxy_port, ready=lambda: http_ok(cfg.toxiproxy_url + "/version"))
         self.services = {s: self._service(s) for s in SERVICES}
-        self.alertmanager = self.webhook = None
-        self.prometheus = self._prometheus() if cfg.alerts else None
+        # Processes attached from above (alerts/monitoring.py attaches Prometheus, Alertmanager and a
+        # webhook receiver): started after the services, stopped before them. The stack knows them
+        # only as processes; the names are for callers that look one up.
+        self.prometheus = self.alertmanager = self.webhook = None
+        self.attached: dict[str, ManagedProcess] = {}
 
-    def _prometheus(self):
-        """Prometheus with caplab's rules; the fast alert profile for the test stack profile.
+    def attach(self, proc: ManagedProcess, as_name: str = "") -> ManagedProcess:
+        """Run ``proc`` with the stack (``init_app`` style): up starts it last, down stops it first.
 
-        With a webhook port, Alertmanager too, routing every notification to that webhook; with
-        ``webhook_receiver``, the stack runs the receiver as well, appending to alerts/notifications.jsonl."""
-        from alerts.prometheus import PrometheusServer
-        from alerts.settings import load_alert_settings
-        cfg = self.config
-        profile = cfg.alert_profile or ("fast" if cfg.profile == "test" else "spec")
-        settings = load_alert_settings(profile, env=cfg.service_env("cp"))
-        if cfg.webhook_port:
-            from alerts.alertmanager import AlertmanagerServer
-            if cfg.webhook_receiver:
-                self.webhook = self._webhook(cfg.webhook_port)
-            self.alertmanager = AlertmanagerServer(self.run_dir, cfg.alertmanager_port,
-                                                   f"http://127.0.0.1:{cfg.webhook_port}/", settings)
-        return PrometheusServer(self.run_dir, cfg.prometheus_port, cfg, settings,
-                                alertmanager=self.alertmanager.address if self.alertmanager else None)
-
-    def _webhook(self, port: int) -> ManagedProcess:
-        """The webhook receiver (``python -m alerts.webhook``) as a stack process."""
-        url = f"http://127.0.0.1:{port}/"
-        argv = [sys.executable, "-m", "alerts.webhook", "--port", str(port), "--out", str(self.notifications)]
-        return ManagedProcess("webhook", argv, self.run_dir, port=port, env={"PYTHONPATH": str(ROOT)},
-                              ready=lambda: _http_ok(url))
+        With ``as_name`` (prometheus, alertmanager, webhook), ``stack.<as_name>`` is that process."""
+        self.attached[as_name or proc.name] = proc
+        if as_name:
+            setattr(self, as_name, proc)
+        return proc
 
     @property
     def notifications(self) -> Path:
-        """Where the stack's webhook receiver appends Alertmanager's notifications (JSON lines)."""
+        """Where a webhook receiver attached to the stack appends Alertmanager's notifications."""
         return self.run_dir / "alerts" / "notifications.jsonl"
 
     def _service(self, mode: str) -> ManagedProcess:
@@ -92,11 +80,10 @@ class Stack:
         # `python -m app serve` validates the settings, then execs gunicorn in the same process.
         argv = [sys.executable, "-m", "app", "serve", "--mode", mode]
         return ManagedProcess(f"app-{mode}", argv, self.run_dir, port=cfg.service_ports[mode], env=env,
-                              ready=lambda: _http_ok(cfg.service_url(mode) + "/health"),
+                              ready=lambda: http_ok(cfg.service_url(mode) + "/health"),
                               ready_timeout=30)
 
     def client(self):
-        from chaos.toxiproxy import Toxiproxy
         return Toxiproxy(self.config.toxiproxy_url)
 
     def up(self, progress=print) -> "Stack":
@@ -113,9 +100,10 @@ class Stack:
                 metrics_dir.mkdir(parents=True)
             self._start(svc, progress)
         for mode in self.services:
-            wait_until(lambda m=mode: _http_ok(self.config.service_url(m) + "/ready"), 20,
+            wait_until(lambda m=mode: http_ok(self.config.service_url(m) + "/ready"), 20,
                        f"{mode} /ready")
-        for proc in self._extras():
+        self._record_attached()
+        for proc in self.attached.values():
             self._start(proc, progress)
         progress(f"stack ready in {time.monotonic() - t0:.1f}s")
         return self
@@ -156,8 +144,23 @@ class Stack:
                          "running": proc.running(), "log": str(proc.logfile)})
         return rows
 
-    def _extras(self):
-        return [p for p in (self.webhook, self.alertmanager, self.prometheus) if p is not None]
+    def _extras(self) -> list[ManagedProcess]:
+        """The attached processes, and those an earlier handle attached and left running (a
+        ``make down`` after ``make up ALERTS=1``): attached.json names them and their executable."""
+        names = {p.name for p in self.attached.values()}
+        try:
+            recorded = json.loads((self.run_dir / "attached.json").read_text())
+        except (OSError, ValueError):
+            recorded = []
+        left = [ManagedProcess(name, [exe], self.run_dir) for name, exe in recorded if name not in names]
+        return [*self.attached.values(), *left]
+
+    def _record_attached(self):
+        if self.config.alerts and not self.attached:
+            raise StackError("this stack's config asks for alerts, but no monitoring is attached; "
+                             "call alerts.monitoring.init_stack(stack) after building it")
+        if self.attached:
+            (self.run_dir / "attached.json").write_text(json.dumps([[p.name, p.argv[0]] for p in self.attached.values()]))
 
     def flush(self):
         """Empty every node (between tests)."""

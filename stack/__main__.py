@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.arguments import folder, number, port
+from harness.arguments import folder, number
 
 from .config import PROFILES, StackConfig
 from .process import StackError
@@ -17,16 +17,9 @@ def main(argv=None) -> int:
     parser.add_argument("--run-dir", type=folder, default="run", help="where pid files, data and logs live (default: run)")
     parser.add_argument("--nodes", type=number(1, 9, integer=True), default=2, help="how many redis nodes: g1..gN (default 2)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="local")
-    parser.add_argument("--alerts", action="store_true",
-                        help="also run Prometheus with caplab's alert rules, Alertmanager, and a webhook receiver")
-    parser.add_argument("--webhook-port", type=port, default=9095,
-                        help="with --alerts: the webhook receiver's port (default 9095)")
     args = parser.parse_args(argv)
-    # down and status also cover the alerting processes an earlier `up --alerts` started
-    alerts = args.alerts or (args.command != "up" and any(
-        (Path(args.run_dir) / f"{name}.pid").exists() for name in ("prometheus", "alertmanager", "webhook")))
-    cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile, alerts=alerts,
-                      webhook_port=args.webhook_port if alerts else 0, webhook_receiver=alerts,
+    # down and status also cover what an earlier `python -m alerts.monitoring up` attached (attached.json)
+    cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile,
                       nodes=tuple(f"g{i}" for i in range(1, args.nodes + 1)))
     from . import Stack
     try:
@@ -34,13 +27,13 @@ def main(argv=None) -> int:
         if args.command == "up":
             print(f"starting the local stack ({args.nodes} nodes, profile {args.profile}) in {cfg.run_dir}/")
             stack.up()
-            _print_status(stack)
+            print_status(stack)
         elif args.command == "down":
             stack.down()
         elif args.command == "repair":
             return _repair(cfg)
         else:
-            _print_status(stack)
+            print_status(stack)
     except StackError as exc:
         print(f"stack: {exc}", file=sys.stderr)
         return 1
@@ -64,7 +57,7 @@ def _repair(cfg) -> int:
     return 0
 
 
-def _print_status(stack):
+def print_status(stack):
     cfg = stack.config
     print(f"{'process':<12} {'pid':>7}  {'port':>5}  state")
     for row in stack.status():
@@ -72,11 +65,9 @@ def _print_status(stack):
               f"{'running' if row['running'] else 'stopped'}")
     print(f"CP service: {cfg.service_url('cp')}   AP service: {cfg.service_url('ap')}   "
           f"Toxiproxy API: {cfg.toxiproxy_url}")
-    if stack.prometheus is not None:
-        print(f"Prometheus: {stack.prometheus.url}/alerts" + (
-            f"   Alertmanager: {stack.alertmanager.url}" if stack.alertmanager else ""))
-    if stack.webhook is not None:
-        print(f"notifications: {stack.notifications} (webhook http://127.0.0.1:{cfg.webhook_port}/)")
+    for name, proc in stack.attached.items():
+        url = getattr(proc, "url", None) or (f"http://127.0.0.1:{proc.port}/" if proc.port else "")
+        print(f"{name}: {url}" + (f" (appends to {stack.notifications})" if name == "webhook" else ""))
     print("proxies: " + ", ".join(f"{cfg.proxy_name(s, n)}:{cfg.proxy_port(s, n)}->{cfg.redis_port(n)}"
                                   for s in ("cp", "ap") for n in cfg.nodes))
 

@@ -21,6 +21,7 @@ import requests
 
 from .config import SERVICES, StackConfig
 from .process import StackError, wait_until
+from .toxiproxy import Toxiproxy
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -205,7 +206,6 @@ class ComposeStack:
         return int(pid) if proc.returncode == 0 and status == "running" and pid not in ("", "0") else None
 
     def client(self):
-        from chaos.toxiproxy import Toxiproxy
         return Toxiproxy(self.config.toxiproxy_url)
 
     # -- lifecycle --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable
 
 from chaos.faults.base import EventCallback, Fault, FaultError, as_proxies
 from chaos.faults.network import partition
-from chaos.toxiproxy import Toxiproxy
+from stack.toxiproxy import Toxiproxy
 
 FlapCallback = Callable[[str, dict[str, Any]], None]  # on_flap(phase, detail), phase "cut"/"heal"
 

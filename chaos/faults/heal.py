@@ -14,7 +14,7 @@ from typing import Any
 from chaos.faults import ledger
 from chaos.faults.base import FaultError
 from chaos.faults.process import resume_pid
-from chaos.toxiproxy import Toxiproxy, ToxiproxyError
+from stack.toxiproxy import Toxiproxy, ToxiproxyError
 
 REDIS_PROCESS_NAME = "redis-server"
 

@@ -15,7 +15,7 @@ import functools
 from typing import Any, Iterable
 
 from chaos.faults.base import EventCallback, Fault, Topology, as_proxies
-from chaos.toxiproxy import STREAMS, Toxiproxy, ToxiproxyError
+from stack.toxiproxy import STREAMS, Toxiproxy, ToxiproxyError
 
 MODES = ("refuse", "blackhole", "upstream", "downstream")
 

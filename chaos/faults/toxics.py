@@ -10,7 +10,7 @@ from typing import Any, Iterable
 
 from chaos.faults.base import EventCallback, Fault, FaultError, as_proxies
 from chaos.faults.network import remove_toxic_if_present
-from chaos.toxiproxy import Toxiproxy
+from stack.toxiproxy import Toxiproxy
 
 
 class ToxicFault(Fault):

@@ -13,6 +13,7 @@ import yaml
 from chaos.experiment import ALERTS_DIR, parse_experiment
 from chaos.runner import run_experiment
 from harness.history import AlertEvent, read_history
+from alerts.monitoring import init_stack
 from stack import Stack
 from stack.config import test_config
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.integration
 def alert_stack(live):
     """The test stack plus Prometheus (fast profile) and Alertmanager, both stopped afterwards."""
     cfg = live.config
-    s = Stack(test_config(live.run_dir, alerts=True, webhook_port=cfg.alertmanager_port + 2))
+    s = init_stack(Stack(test_config(live.run_dir, alerts=True, webhook_port=cfg.alertmanager_port + 2)))
     try:
         s.up(progress=lambda _m: None)  # everything else already runs: only the two are started
         yield s

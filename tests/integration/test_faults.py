@@ -18,7 +18,7 @@ from chaos.faults import (BlackHole, FaultScope, FlappingLink, KillNode, NoFault
                           ProxiesDown, Topology, bandwidth, cut_node_off, cut_service_from_node,
                           heal, latency, limit_data, partition, reset_peer, slicer)
 from chaos.faults.ledger import read_entries
-from chaos.toxiproxy import ToxiproxyError
+from stack.toxiproxy import ToxiproxyError
 from tests.integration.toxi_fixtures import (ROOT, make_redis, proxied,  # noqa: F401
                                              redis_client, redis_node, toxiproxy, toxiproxy_server)
 
@@ -151,7 +151,7 @@ def test_reset_peer_and_limit_data_break_connections(toxiproxy, proxied):
 
 SCOPE_CHILD = textwrap.dedent("""
     import sys, time
-    from chaos.toxiproxy import Toxiproxy
+    from stack.toxiproxy import Toxiproxy
     from chaos.faults import BlackHole, FaultScope, ProxiesDown
     tp = Toxiproxy(sys.argv[1])
     with FaultScope(BlackHole(tp, "ap_g1"), ProxiesDown(tp, "cp_g1")):
@@ -222,7 +222,7 @@ def test_pause_makes_reads_time_out_and_resume_restores_them(tmp_path, redis_nod
 
 KILLED_RUN_CHILD = textwrap.dedent("""
     import os, signal, sys, time
-    from chaos.toxiproxy import Toxiproxy
+    from stack.toxiproxy import Toxiproxy
     from chaos.faults import BlackHole, KillNode, PauseNode, ProxiesDown, latency
     from chaos.faults.ledger import process_state
 
@@ -274,7 +274,7 @@ def test_heal_after_a_killed_run_restores_everything(toxiproxy, proxied, redis_n
 
 def test_heal_reports_an_unreachable_server(tmp_path):
     from chaos.faults import HealError
-    from chaos.toxiproxy import Toxiproxy
+    from stack.toxiproxy import Toxiproxy
     from tests.integration.toxi_fixtures import free_port
     with pytest.raises(HealError, match="not running") as info:
         heal(Toxiproxy(f"http://127.0.0.1:{free_port()}"), tmp_path)

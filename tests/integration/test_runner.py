@@ -194,7 +194,7 @@ def test_cli_compare_writes_a_comparison(tmp_path):
 
 def test_a_settings_override_is_undone_for_the_next_run(live):
     """An experiment's service_settings (here AP_READ_NODE) must not leak into the next run."""
-    from chaos.target import ensure_settings, service_settings
+    from stack.target import ensure_settings, service_settings
     overridden = ensure_settings(live, {"AP_READ_NODE": "g2"}, say=quiet)
     try:
         assert service_settings(overridden)["ap"]["AP_READ_NODE"] == "g2"

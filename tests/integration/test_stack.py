@@ -12,6 +12,7 @@ import pytest
 import redis
 import requests
 
+from alerts.monitoring import init_stack
 from stack import ROOT, Stack
 from stack.config import test_config
 from stack.process import StackError, wait_until
@@ -75,7 +76,7 @@ def test_up_with_alerts_runs_alertmanager_and_a_webhook_and_down_stops_them(tmp_
     to the run folder; a plain `make down` (no ALERTS) stops them with the rest."""
     cfg = test_config(tmp_path, offset=220, alerts=True, webhook_receiver=True)
     cfg = cfg.with_(webhook_port=cfg.alertmanager_port + 2)
-    s = Stack(cfg)
+    s = init_stack(Stack(cfg))
     try:
         s.up(progress=lambda _m: None)
         names = {row["name"] for row in s.status() if row["running"]}

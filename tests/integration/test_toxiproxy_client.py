@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from chaos.toxiproxy import Toxiproxy, ToxiproxyError
+from stack.toxiproxy import Toxiproxy, ToxiproxyError
 from tests.integration.toxi_fixtures import (free_port, make_redis, proxied,  # noqa: F401
                                              proxy_port, redis_client, redis_node, toxiproxy,
                                              toxiproxy_server)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from chaos.toxiproxy import Toxiproxy, ToxiproxyError
+from stack.toxiproxy import Toxiproxy, ToxiproxyError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.promtool import (CHECKED_IN_RULES, check_checked_in, check_profile, checked_in_drift,
-                             ensure_promtool, promtool)
+from alerts.checked_in import CHECKED_IN_RULES, check_checked_in, checked_in_drift
+from alerts.promtool import check_profile, ensure_promtool, promtool
 from alerts.promtests import render_tests
 from alerts.rules import ALERTS, render_rules
 from alerts.settings import AlertSettingsError, load_alert_settings

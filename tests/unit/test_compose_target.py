@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from chaos.target import RunnerError, compose_stack
+from stack.target import RunnerError, compose_stack
 from stack.compose import HOST_PORTS, IMAGES_ENV, ComposeStack, read_env_file, write_env_file
 from stack.process import StackError
 

@@ -9,7 +9,7 @@ import pytest
 from chaos.faults import (Fault, FaultError, FaultScope, HealError, NoFault, Terminated, Topology,
                           heal, partition, proxy_name)
 from chaos.faults import ledger
-from chaos.toxiproxy import Toxiproxy
+from stack.toxiproxy import Toxiproxy
 
 
 class Steps(Fault):

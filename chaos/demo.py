@@ -11,8 +11,10 @@ from pathlib import Path
 
 import requests
 
-from .config import StackConfig
-from .process import StackError
+from chaos.faults import FaultScope, Topology, cut_node_off
+from stack import Stack
+from stack.config import StackConfig
+from stack.process import StackError
 
 CUT_SECONDS = 6
 
@@ -49,8 +51,6 @@ def gauge(url, name, node):
 
 
 def run(cfg: StackConfig):
-    from chaos.faults import FaultScope, Topology, cut_node_off
-    from . import Stack
 
     print("== caplab demo: CP refuses, AP serves stale, both recover ==\n")
     stack = Stack(cfg).up()
@@ -98,7 +98,7 @@ def run(cfg: StackConfig):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stack.demo")
+    parser = argparse.ArgumentParser(prog="python -m chaos.demo")
     parser.add_argument("--run-dir", default="run")
     args = parser.parse_args(argv)
     try:

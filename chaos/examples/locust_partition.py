@@ -4,7 +4,7 @@ Shows one idea: the run's own history (fault events) and Locust's history share 
 `merge_histories` makes one history.jsonl that the checkers judge as they judge the built-in
 workload's. Run it against the local stack (`make up`):
 
-    .venv/bin/python -m loadtests.examples.chaos_workload
+    .venv/bin/python -m chaos.examples.locust_partition
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from chaos.checkers import run_all
-from chaos.toxiproxy import Toxiproxy
 from harness.history import FaultEvent, HistoryWriter, read_history
 from harness.runs import new_run_dir
 from loadtests.history import merge_histories
 from loadtests.workload import run_locust
 from stack.config import StackConfig
+from stack.toxiproxy import Toxiproxy
 
 
 def main() -> None:

@@ -13,11 +13,17 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from stack.config import PROFILES, StackConfig
+from . import Stack
+from .compose import ComposeStack
+from .config import PROFILES, StackConfig
 
-SETTINGS = ("NETWORK_TIMEOUT_SEC", "BREAKER_RESET_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "MAX_STALENESS_MS",
-            "MAINTENANCE_INTERVAL_SEC", "CAPLAB_TEST_UNSAFE_CP_READ", "CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK",
-            "WEB_WORKERS", "AP_READ_NODE")
+# Service settings an experiment may override, e.g. a timeout above a latency toxic, or the node AP
+# reads from first (AP_READ_NODE, a node name; the others are numbers). Their ranges and defaults
+# are app/config.py's TABLE.
+OVERRIDABLE = ("NETWORK_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "BREAKER_RESET_TIMEOUT_SEC", "MAX_STALENESS_MS",
+               "MAINTENANCE_INTERVAL_SEC", "AP_READ_NODE")
+# The settings a run reads back from the running services (and records in its results).
+SETTINGS = (*OVERRIDABLE, "CAPLAB_TEST_UNSAFE_CP_READ", "CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK", "WEB_WORKERS")
 
 
 class RunnerError(Exception):
@@ -49,7 +55,6 @@ def compose_stack(exp, env_file):
 
     It runs 2 nodes with the settings of its file, and no Prometheus of the runner's, so
     experiments that need other sizes, settings or alerts run on the local stack only."""
-    from stack.compose import ComposeStack
     wants = [what for what, needed in (("3 nodes", exp.nodes != 2), ("alerts", bool(exp.alerts)),
                                        ("service settings", bool(exp.service_settings))) if needed]
     if wants:
@@ -72,7 +77,6 @@ def ensure_settings(stack, overrides: dict, say=print):
 
     Services running with other settings (another profile, or an earlier experiment's overrides)
     are restarted; nodes, Toxiproxy and Prometheus keep running."""
-    from chaos.model import SETTINGS as OVERRIDABLE
     want = {k: str(v) for k, v in {**PROFILES[stack.config.profile], **overrides}.items() if k in SETTINGS}
     # An overridable setting that neither the profile nor this run sets must be unset again
     # (e.g. AP_READ_NODE after a run that set it), so an override never leaks into the next run.
@@ -80,12 +84,13 @@ def ensure_settings(stack, overrides: dict, say=print):
     running = service_settings(stack)
     if all(str(running[m].get(k)) == v for m in running for k, v in want.items()):
         return stack
-    from stack import Stack
     changed = {k: v for k, v in want.items() if any(str(running[m].get(k)) != v for m in running)}
     say(f"restarting the services with {changed or overrides}")
     for proc in stack.services.values():
         proc.stop()
     new = Stack(stack.config.with_(extra_env={k: str(v) for k, v in overrides.items()}))
+    for name, proc in stack.attached.items():  # Prometheus and the like keep running, as they are
+        new.attach(proc, name)
     new.up(progress=lambda _m: None)
     return new
 
