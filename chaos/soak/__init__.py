@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chaos.faults import FaultScope, latency, partition
-from chaos.target import stack_config
 from harness.history import FaultEvent, HistoryWriter, MetricSample
 from harness.runs import new_run_dir
 from loadtests.workload import start_locust
 from stack import Stack
+from stack.target import stack_config
 
 from .resources import SOAK, ResourceSampler
 

@@ -270,7 +270,7 @@ OTHER_CASES = [
     Case("bench-connections-zero", ["bench", "--connections", "0"], 2, "from 1 to 10000"),
     Case("bench-out-no-folder", ["bench", "--out", "{tmp}/nowhere/b.md"], 2, "is not a file path in an existing folder"),
     Case("stack-nodes-zero", ["stack", "status", "--nodes", "0"], 2, "--nodes: 0 is out of range"),
-    Case("stack-webhook-port", ["stack", "up", "--webhook-port", "99999"], 2, "from 1 to 65535"),
+    Case("monitoring-webhook-port", ["alerts.monitoring", "up", "--webhook-port", "99999"], 2, "from 1 to 65535"),
     Case("stack-run-dir-a-file", ["stack", "status", "--run-dir", "{tmp}/afile"], 2, "exists and is not a folder"),
 ]
 
