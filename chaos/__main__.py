@@ -258,39 +258,11 @@ def cmd_compare(args) -> int:
 
 
 def cmd_crosscheck(args) -> int:
+    from chaos.crosscheck import check_folders
     if args.key_timeout <= 0 or args.mem_mb <= 0:
         print("chaos: --key-timeout and --mem-mb must be positive", file=sys.stderr)
         return EXIT_USAGE
-    rows = [(d, _crosscheck_one(d, args)) for d in args.run_dirs]
-    if len(rows) > 1:
-        words = {0: "agree", 1: "DISAGREE", 2: "bad folder", 3: "not run", 4: "undecided"}
-        print(f"\n{'run':<60} {'caplab':<8} {'porcupine':<9} result")
-        for d, (code, result) in rows:
-            print(f"{d:<60} {result.caplab if result else '-':<8} {result.porcupine if result else '-':<9} "
-                  f"{words.get(code, code)} ({code})")
-    codes = [code for _, (code, _) in rows]
-    return 1 if 1 in codes else max(codes)
-
-
-def _crosscheck_one(run_dir: str, args):
-    """Cross-check one run folder; print the result; return (exit code, result or None)."""
-    from chaos.crosscheck import CrosscheckError, crosscheck, render
-    from harness.history import read_history
-    path = Path(run_dir) / "history.jsonl"
-    if not path.is_file():
-        print(f"chaos: {path} does not exist; give a run folder such as runs/<experiment>/<timestamp>",
-              file=sys.stderr)
-        return EXIT_USAGE, None
-    try:
-        result = crosscheck(read_history(path), key_timeout_s=args.key_timeout, mem_mb=args.mem_mb)
-    except ValueError as err:  # a corrupt line, or an op that completes before its invoke
-        print(f"chaos: cannot cross-check {path}: {err}", file=sys.stderr)
-        return EXIT_USAGE, None
-    except CrosscheckError as err:
-        print(f"chaos: {err}", file=sys.stderr)
-        return EXIT_NOT_RUN, None
-    print(render(result, run_dir), flush=True)
-    return result.exit_code, result
+    return check_folders(args.run_dirs, key_timeout_s=args.key_timeout, mem_mb=args.mem_mb)
 
 
 def cmd_alerts_drill(args) -> int:

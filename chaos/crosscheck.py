@@ -14,11 +14,12 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaos.checkers import linearizable
-from harness.history import Op
+from harness.history import Op, read_history
 from harness.pairs import pair_ops
 from harness.verdicts import worst
 
@@ -181,6 +182,38 @@ def render(result: Crosscheck, title: str) -> str:
         word[EXIT_UNKNOWN] = "no CP key to compare: nothing proven either way"
     lines.append(f"{word[result.exit_code]} (exit {result.exit_code})")
     return "\n".join(lines)
+
+
+def check_folders(run_dirs, key_timeout_s: float = 30.0, mem_mb: int = 1024) -> int:
+    """Cross-check run folders, print each and, for several, a table; return the exit code."""
+    rows = [(str(d), _check_folder(Path(d), key_timeout_s, mem_mb)) for d in run_dirs]
+    if len(rows) > 1:
+        words = {0: "agree", 1: "DISAGREE", 2: "bad folder", 3: "not run", 4: "undecided"}
+        print(f"\n{'run':<60} {'caplab':<8} {'porcupine':<9} result")
+        for d, (code, result) in rows:
+            print(f"{d:<60} {result.caplab if result else '-':<8} {result.porcupine if result else '-':<9} "
+                  f"{words.get(code, code)} ({code})")
+    codes = [code for _, (code, _) in rows]
+    return EXIT_DISAGREE if EXIT_DISAGREE in codes else max(codes)
+
+
+def _check_folder(run_dir: Path, key_timeout_s: float, mem_mb: int) -> tuple[int, Crosscheck | None]:
+    """Cross-check one run folder and print the result; return (exit code, result or None)."""
+    path = run_dir / "history.jsonl"
+    if not path.is_file():
+        print(f"chaos: {path} does not exist; give a run folder such as runs/<experiment>/<timestamp>",
+              file=sys.stderr)
+        return EXIT_USAGE, None
+    try:
+        result = crosscheck(read_history(path), key_timeout_s=key_timeout_s, mem_mb=mem_mb)
+    except ValueError as err:  # a corrupt line, or a history that cannot have happened
+        print(f"chaos: cannot cross-check {path}: {err}", file=sys.stderr)
+        return EXIT_USAGE, None
+    except CrosscheckError as err:
+        print(f"chaos: {err}", file=sys.stderr)
+        return EXIT_NOT_RUN, None
+    print(render(result, str(run_dir)), flush=True)
+    return result.exit_code, result
 
 
 def _ns(t: float) -> int:
