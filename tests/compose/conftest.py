@@ -33,7 +33,7 @@ def compose_project(tmp_path_factory):
     offset = int(os.environ.get("CAPLAB_TEST_PORT_OFFSET", "0"))
     folder = tmp_path_factory.mktemp("compose")
     env_file = write_env_file(folder / "compose.env", f"caplabtest{offset}", offset=COMPOSE_PORT_SHIFT + offset)
-    stack = ComposeStack(env_file, run_dir=folder / "run")
+    stack = ComposeStack(env_file)  # run/compose-<project>, where `python -m chaos --target compose` looks
     stack.down(progress=lambda _m: None)  # a killed earlier run of the same project
     try:
         stack.up(progress=lambda _m: None)

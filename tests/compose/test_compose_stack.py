@@ -126,6 +126,28 @@ def test_paused_redis_container_cp_refuses_then_recovers(stack, http):
     wait_until(lambda: writes_ok(http, stack, "cp", "compose-pause"), WAIT, "CP writes after unpause")
 
 
+def test_heal_unpauses_a_container_that_a_killed_run_left_paused(compose_project):
+    """A pause fault never stopped (its run was killed): `chaos heal --target compose` unpauses it."""
+    from chaos.faults.process import PauseNode
+    from chaos.schedule import NodeHandle
+    from chaos.target import state_dir
+    stack, env_file = compose_project
+    node = stack.nodes["g2"]
+    PauseNode(NodeHandle("g2", node), state_dir(stack)).start()
+    try:
+        assert node.pid is None, "paused"
+        proc = subprocess.run([sys.executable, "-m", "chaos", "heal", "--target", "compose",
+                               "--compose-env-file", str(env_file)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"g2 (container {node.container})" in proc.stdout, proc.stdout
+        assert node.pid is not None, "heal must unpause the container"
+    finally:
+        if node.pid is None:
+            node.resume()
+    stack.wait_ready(WAIT)
+
+
 def test_partition_experiment_against_compose_gets_the_local_verdicts(compose_project, tmp_path):
     """`python -m chaos run partition-g2-cp-vs-ap --target compose`: every verdict valid, as locally."""
     stack, env_file = compose_project
