@@ -13,7 +13,7 @@ import threading
 
 from . import hints
 from .errors import NotFound, Unavailable
-from .fanout import run_script_on
+from .fanout import hmget_on, run_script_on
 from .metrics import HINTS_PENDING, STALENESS
 from .nodes import NodeUnavailable
 from .records import RECORD_FIELDS, Record, hints_key, record_args, record_from_fields, record_key
@@ -98,11 +98,14 @@ class APStore:
         for node in self._read_order:
             if not node.allows_call():
                 continue
-            try:
-                rec = record_from_fields(node.call(node.client.hmget, rk, *RECORD_FIELDS))
-            except NodeUnavailable:
+            # Through the fan-out, not Node.call: pybreaker's lock is then held only to enter and
+            # leave the breaker, not across the network wait, which under gevent would queue every
+            # read of this worker behind the one in flight (docs/design.md).
+            reply = hmget_on([node], rk, RECORD_FIELDS)[node]
+            if isinstance(reply, NodeUnavailable):
                 tried.append(node.name)
                 continue
+            rec = record_from_fields(reply)
             lag = self.lag_ms(node.name)
             stale = lag > self.settings.max_staleness_ms
             if rec is None:

@@ -17,7 +17,7 @@ log = logging.getLogger("caplab.nodes")
 # Requests one worker serves against the nodes at once (app/service.py gates them). Each holds at
 # most one connection per node at a time, and the maintenance loop one more: the pool never runs
 # dry, so "Too many connections" (a ConnectionError) can never count against a healthy node.
-MAX_IN_FLIGHT = 16
+MAX_IN_FLIGHT = 4
 
 
 class NodeUnavailable(Exception):

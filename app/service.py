@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from .ap import APStore
 from .cp import CPStore
+from .gate import FairGate
 from .metrics import BREAKER_STATE, STATE_VALUES, init_series
 from .nodes import MAX_IN_FLIGHT, Node
 from .records import HybridClock
@@ -26,7 +27,7 @@ class Service:
         self._stop = threading.Event()
         # Under gevent, a greenlet per connection: slow clients only hold greenlets, and requests
         # that reach the nodes are bounded here (created after gunicorn patched threading).
-        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._in_flight = FairGate(MAX_IN_FLIGHT)
         self.nodes = [Node(a, settings, on_breaker_close=self._on_breaker_close) for a in settings.nodes]
         writer = secrets.randbits(47) + 1
         self.writer_name = f"{self.mode}-{os.getpid()}-{writer:x}"
@@ -42,7 +43,7 @@ class Service:
     @contextmanager
     def in_flight(self):
         """Hold one of the worker's MAX_IN_FLIGHT slots for a block that calls the nodes."""
-        with self._in_flight:
+        with self._in_flight.held():
             yield
 
     def _on_breaker_close(self, node_name):

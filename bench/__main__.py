@@ -20,7 +20,7 @@ from stack import ROOT, Stack
 from stack.config import StackConfig
 from stack.process import ManagedProcess, StackError
 
-from . import report, wrk
+from . import report, workers, wrk
 from .wrk import BenchError
 
 BASELINE_PORT, BASELINE_PROXY_PORT, PROXIED_BASELINE_PORT = 25003, 27901, 25004
@@ -168,6 +168,8 @@ def main(argv=None) -> int:
                    help="which services to drive (comma-separated)")
     p.add_argument("--keys", type=number(1, 1000, integer=True), default=1000, metavar="1..1000",
                    help="how many keys wrk spreads over (fewer keys: more same-key contention)")
+    p.add_argument("--worker-model", choices=("yes", "no", "only"), default="yes",
+                   help="also measure CP and AP under sync workers against gevent (only: nothing else)")
     p.add_argument("--no-extras", action="store_true",
                    help="throughput only: skip fail-fast, hint replay and convergence (and the report)")
     args = p.parse_args(argv)
@@ -193,11 +195,20 @@ def main(argv=None) -> int:
         for url in targets.values():  # every read hits a key that exists
             for i in range(1000):
                 requests.post(f"{url}/write/bench-{i}/seed", timeout=5)
-        say("throughput and latency (wrk, closed loop):")
         conns = args.connections
+        worker_rows = []
+        if args.worker_model != "no":
+            say("worker model, sync against gevent (wrk, closed loop):")
+            rows = workers.compare(stack, conns, args.seconds, say)
+            if args.worker_model == "only":
+                say("\n".join(workers.markdown(rows)))
+                return 0
+            worker_rows = rows
+        say("throughput and latency (wrk, closed loop):")
         chosen = args.targets.split(",")
         results = {"throughput": throughput({k: v for k, v in targets.items() if k in chosen},
                                             conns, args.seconds, say, args.keys)}
+        results["worker_model"] = worker_rows
         if args.no_extras:
             return 0
         say("extras:")

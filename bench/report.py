@@ -7,6 +7,8 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from . import workers
+
 ANALYSIS = Path(__file__).with_name("analysis.md")  # hand-written "where the time goes", kept across runs
 TARGETS = {"ap": 0.8, "cp": 0.6}  # throughput as a share of the baseline, at 16 connections
 P99_MS, REFUSAL_P99_MS, REPLAY_PER_S = 50.0, 5.0, 5000.0
@@ -64,7 +66,7 @@ def markdown(results, conns) -> str:
         f"Measured {m['date']} with `{m['command']}` on {m['cpus']} cores ({m['cpu']}), "
         f"{m['memory_gib']} GiB; Python {m['python']}, redis-py {m['redis_py']}"
         f"{' with hiredis ' + m['hiredis'] if m.get('hiredis') else ' (pure-Python parser)'}, Flask {m['flask']}, "
-        f"gunicorn {m['gunicorn']} (2 sync workers everywhere), redis-server {m['redis_server']}, "
+        f"gunicorn {m['gunicorn']} (2 gevent workers everywhere, unless said otherwise), redis-server {m['redis_server']}, "
         f"wrk {m['wrk']} (2 threads, closed loop). The load generator shares the 2 cores with the "
         "services, Toxiproxy and Redis, as it would on a laptop.", "",
         "The baseline is a minimal Flask app under the same gunicorn settings doing one plain redis-py "
@@ -105,6 +107,7 @@ def markdown(results, conns) -> str:
             lines.append(f"| Toxiproxy's extra hop, baseline {m_} ({conns} conns) | "
                          f"{via['rps'] / direct['rps']:.2f}× throughput, p50 +{via['p50_ms'] - direct['p50_ms']:.2f} ms | "
                          "measured | |")
+    lines += workers.markdown(results.get("worker_model", []))
     lines += ["", "Raw numbers: `runs/bench/<timestamp>/results.json`.", "", ANALYSIS.read_text()]
     return "\n".join(lines)
 
