@@ -197,9 +197,15 @@ def _heal_targets(args):
 def cmd_heal(args) -> int:
     from chaos.faults import heal
     from chaos.faults.ledger import read_entries
+    from stack.process import StackError
     from stack.target import state_dir
     ok, touched = True, 0
-    for stack, running in _heal_targets(args):
+    try:
+        targets = list(_heal_targets(args))
+    except (StackError, OSError) as err:  # no settings file for --target compose, no podman
+        print(f"chaos: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    for stack, running in targets:
         if not running and not read_entries(state_dir(stack)):
             continue
         touched += 1

@@ -130,7 +130,7 @@ def test_heal_unpauses_a_container_that_a_killed_run_left_paused(compose_project
     """A pause fault never stopped (its run was killed): `chaos heal --target compose` unpauses it."""
     from chaos.faults.process import PauseNode
     from chaos.schedule import NodeHandle
-    from chaos.target import state_dir
+    from stack.target import state_dir
     stack, env_file = compose_project
     node = stack.nodes["g2"]
     PauseNode(NodeHandle("g2", node), state_dir(stack)).start()
