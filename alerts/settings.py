@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
+from stack.config import PROFILES as STACK_PROFILES
+
 MAX_SECONDS = 7 * 86400  # a for: duration or a window longer than a week watches nothing useful
 MAX_COUNT = 10**9
 
@@ -52,14 +54,8 @@ class AlertSettings:
 SETTABLE = tuple(sorted(f.name for f in fields(AlertSettings) if f.name != "profile"))
 
 
-def _spec_staleness_ms() -> int:
-    from app.config import VARIABLES
-    return int(VARIABLES["MAX_STALENESS_MS"][1])
-
-
 def _stack_staleness_ms(stack_profile: str) -> int:
-    from stack.config import PROFILES
-    return int(PROFILES[stack_profile]["MAX_STALENESS_MS"])
+    return int(STACK_PROFILES[stack_profile]["MAX_STALENESS_MS"])
 
 
 # profile -> (stack profile whose services it watches, overrides of the spec numbers)

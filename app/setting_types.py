@@ -31,15 +31,18 @@ def accepted(parse) -> str:
     return f"accepted: {getattr(parse, 'accepted', 'see docs/configuration.md')}"
 
 
-def _kind(text):
+def _kind(text, bounds=None):
+    """Mark a parser with what it accepts (text); a number's parser also with (lo, hi, integer), the
+    range that experiment validation and the profiles' agreement test read from the same table."""
     def mark(fn):
         fn.accepted = text
+        fn.bounds = bounds
         return fn
     return mark
 
 
 def integer(lo: int, hi: int, unit: str = ""):
-    @_kind(f"an integer {lo}..{hi}{unit}")
+    @_kind(f"an integer {lo}..{hi}{unit}", (lo, hi, True))
     def parse(raw: str) -> int:
         if not INT.fullmatch(raw):
             raise ValueError(f"is not an integer; accepted: {lo}..{hi}{unit}")
@@ -51,7 +54,7 @@ def integer(lo: int, hi: int, unit: str = ""):
 
 
 def number(lo: float, hi: float, unit: str = ""):
-    @_kind(f"a number {lo}..{hi}{unit}")
+    @_kind(f"a number {lo}..{hi}{unit}", (lo, hi, False))
     def parse(raw: str) -> float:
         if not FLOAT.fullmatch(raw):
             raise ValueError(f"is not a number; accepted: {lo}..{hi}{unit}")

@@ -9,7 +9,7 @@ One drill (``run_drill``):
    (a ``disaster:<type>`` window). A probe of /ready and the clients' failures detect it.
 4. The runbook recovers (``restore:<step>`` windows); the clients keep going until every service
    served >= 99% for ``window_s``; then every node is snapshotted directly.
-5. Checkers: RPO and RTO (backup.objectives), steady state after, and whether the outcome is the one
+5. Checkers: RPO and RTO (chaos/checkers/objectives.py), steady state after, and whether the outcome is the one
    the disaster declares. results.json, experiment.json, then chaos.report's report.md/html.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 
+from chaos.checkers import objectives
 from chaos.observe import Sampler, take_snapshot
 from chaos.steady import SteadyContext, run_steady_state
 from stack.target import exclusive
@@ -31,7 +32,6 @@ from harness.runs import new_run_dir
 from harness.verdicts import Verdict, compose
 from stack.config import SERVICES
 
-from . import objectives
 from .disasters import DrillContext
 from .drill_summary import summary_row, write_summary
 from .schedule import BackupSchedule

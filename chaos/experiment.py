@@ -13,6 +13,7 @@ import yaml
 
 from alerts.rules import ALERTS
 from alerts.watch import parse_selector
+from app.config import TABLE as SETTINGS_TABLE
 from chaos.model import (ALERT_PROFILES, ENGINES, EXPERIMENTS_DIR, KEY_CHARS, METRICS, NAME, PROFILES,
                          SERVICES, SETTINGS, STEADY_CHECKS, WINDOWS, AfterHeal, AlertExpectation, Alerts,
                          Experiment, ExperimentError, FaultSpec, MetricExpectation, SteadyCheck, Workload)
@@ -124,14 +125,13 @@ def _alert_list(v: _Checker, path, raw, services, node_names) -> list:
 
 
 def _service_settings(v: _Checker, raw, node_names) -> dict:
+    """Overrides of the services' settings; each number's range is app/config.py's TABLE."""
     d = v.mapping("service_settings", raw, SETTINGS)
     read_node = {"AP_READ_NODE": v.choice("service_settings.AP_READ_NODE", d["AP_READ_NODE"], tuple(node_names))} \
         if "AP_READ_NODE" in d else {}
-    limits = {"NETWORK_TIMEOUT_SEC": (0.01, 30), "BREAKER_FAIL_MAX": (1, 1000),
-              "BREAKER_RESET_TIMEOUT_SEC": (0.1, 600), "MAX_STALENESS_MS": (0, 10**7),
-              "MAINTENANCE_INTERVAL_SEC": (0.05, 60)}
-    return {**{k: v.number(f"service_settings.{k}", val, *limits[k], integer=k in ("BREAKER_FAIL_MAX", "MAX_STALENESS_MS"))
-               for k, val in d.items() if k in limits}, **read_node}
+    bounds = {var.name: var.parse.bounds for var in SETTINGS_TABLE if getattr(var.parse, "bounds", None)}
+    return {**{k: v.number(f"service_settings.{k}", val, *bounds[k])
+               for k, val in d.items() if k in bounds}, **read_node}
 
 
 MAX_BYTES = 1 << 20  # an experiment is a page of YAML; a megabyte is already absurd

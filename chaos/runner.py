@@ -20,14 +20,15 @@ from chaos.experiment import Experiment
 from chaos.faults import FaultScope, Topology, heal
 from chaos.observe import Sampler, Snapshotter, check_metrics, wait_breakers_closed
 from chaos.progress import Progress
+from chaos.report import build_report
 from chaos.schedule import FaultContext, build_fault
 from chaos.steady import SteadyContext, run_steady_state
-from stack.target import RunnerError, exclusive, number, service_settings, state_dir
 from chaos.workload import Workload
 from harness.history import FaultEvent, HistoryError, HistoryWriter, MetricSample, read_history
 from harness.runs import new_run_dir
 from harness.verdicts import Verdict, compose, invalid_history
 from stack.config import SERVICES
+from stack.target import RunnerError, exclusive, number, service_settings, state_dir
 
 EXIT = {"valid": 0, "invalid": 1, "unknown": 4}
 # A fault's on_event phase -> the (phase, stage) it is recorded as.
@@ -276,12 +277,7 @@ class Run:
         return RunOutcome(self.run_dir, overall, verdicts, code, aborted)
 
     def report(self) -> None:
-        """Build report.md and report.html when chaos.report is available."""
-        try:
-            from chaos.report import build_report
-        except ImportError:
-            self.say("  (no report: chaos.report is not available yet; `python -m chaos report <run-dir>` later)")
-            return
+        """Build report.md and report.html."""
         try:
             md, html = build_report(self.run_dir)
             for name, text in (("report.md", md), ("report.html", html)):

@@ -11,6 +11,7 @@ import difflib
 from chaos.model import (ENGINES, KEY_CHARS, METRICS, NAME, STEADY_CHECKS, WINDOWS, AfterHeal, FaultSpec,
                          MetricExpectation, SteadyCheck, Workload)
 from chaos.schedule import FAULTS, REQUIRED, Param
+from stack.config import proxy_name
 
 
 def _schema(cls, skip=()) -> dict:
@@ -191,7 +192,7 @@ def _param(v: _Checker, where, value, p: Param, services, node_names):
     if p.kind == "service":
         return v.names(where, value, services, single=True)[0]
     if p.kind == "links":
-        links = tuple(f"{s}_{n}" for s in services for n in node_names)
+        links = tuple(proxy_name(s, n) for s in services for n in node_names)
         return v.names(where, value, links)
     if p.kind == "choice":
         return v.choice(where, value, p.choices)

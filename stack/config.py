@@ -23,6 +23,12 @@ PROFILES = {
 }
 
 
+def proxy_name(service: str, node: str) -> str:
+    """Name the proxy that carries ``service``'s traffic to ``node`` (the naming contract: the stack
+    creates these proxies, faults and experiment validation name them)."""
+    return f"{service}_{node}"
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Ports follow one rule: node i (1-based) of service s listens on proxy_base + 100*s + i."""
@@ -51,7 +57,7 @@ class StackConfig:
         return self.proxy_base_port + 100 * (SERVICES.index(service) + 1) + self.nodes.index(node) + 1
 
     def proxy_name(self, service: str, node: str) -> str:
-        return f"{service}_{node}"
+        return proxy_name(service, node)
 
     @property
     def toxiproxy_url(self) -> str:

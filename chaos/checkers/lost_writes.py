@@ -27,11 +27,9 @@ def check(history, service: str | None = None, nodes: str = "any", phase: str | 
             counts["unversioned"] += 1
             unversioned.append(c.describe())
             continue
-        v = Version.parse(c.version)
-        fates = [_fate(snap.records.get(c.key), v, c.value) for snap in final.values()]
-        fate = _combine(fates, nodes)
-        counts[fate] += 1
-        if fate == "lost":
+        outcome = combine([fate(snap.records.get(c.key), c.version, c.value) for snap in final.values()], nodes)
+        counts[outcome] += 1
+        if outcome == "lost":
             seen = {n: snap.records.get(c.key) for n, snap in final.items()}
             lost.append(dict(c.describe(), final={n: r and r.get("version") for n, r in seen.items()}))
     figures = dict(counts, nodes=sorted(final), snapshot_at_s=max(s.time for s in final.values()))
@@ -48,18 +46,20 @@ def check(history, service: str | None = None, nodes: str = "any", phase: str | 
                    f"{counts['superseded']} superseded", figures=figures)
 
 
-def _fate(record: dict | None, v: Version, value) -> str:
-    """Say what became of a write of version v on one node: present, superseded or lost."""
+def fate(record: dict | None, version: str, value) -> str:
+    """Say what became of a write of ``version`` on one node: present, superseded or lost.
+
+    The one definition of a write's fate: lost_writes and the DR drill's RPO (objectives) both ask it."""
     if record is None or not record.get("version"):
         return "lost"
-    held = Version.parse(record["version"])
+    held, v = Version.parse(record["version"]), Version.parse(version)
     if held > v:
         return "superseded"
     # The same version with another value would mean two writes shared a version: one was lost.
     return "present" if held == v and record.get("value") == value else "lost"
 
 
-def _combine(fates: list[str], nodes: str) -> str:
+def combine(fates: list[str], nodes: str) -> str:
     """Combine per-node fates: 'any' takes the best node, 'all' the worst."""
     rank = ["lost", "present", "superseded"]
     pick = max if nodes == "any" else min

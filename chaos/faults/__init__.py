@@ -3,8 +3,7 @@ from chaos.faults.base import (EventCallback, Fault, FaultError, Node, NoFault, 
                                proxy_name)
 from chaos.faults.flapping import FlappingLink
 from chaos.faults.heal import HealError, HealReport, heal
-from chaos.faults.network import (MODES, BlackHole, ProxiesDown, cut_node_off,
-                                  cut_service_from_node, cut_service_off, isolate_node, partition)
+from chaos.faults.network import MODES, BlackHole, ProxiesDown, cut_node_off, cut_service_from_node, partition
 from chaos.faults.process import KillNode, PauseNode
 from chaos.faults.scope import FaultScope, Terminated
 from chaos.faults.toxics import (ToxicFault, bandwidth, latency, limit_data, reset_peer, slicer,
@@ -13,7 +12,7 @@ from chaos.faults.toxics import (ToxicFault, bandwidth, latency, limit_data, res
 __all__ = [
     "EventCallback", "Fault", "FaultError", "Node", "NoFault", "Topology", "proxy_name",
     "FlappingLink", "HealError", "HealReport", "heal", "MODES", "BlackHole", "ProxiesDown",
-    "cut_node_off", "cut_service_from_node", "cut_service_off", "isolate_node", "partition",
+    "cut_node_off", "cut_service_from_node", "partition",
     "KillNode", "PauseNode", "FaultScope", "Terminated", "ToxicFault", "bandwidth", "latency",
     "limit_data", "reset_peer", "slicer", "slow_close",
 ]

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
+from stack.config import proxy_name  # the naming contract, defined once
+
 # on_event(fault, phase): "starting" as the change begins, "start" once it is confirmed in place;
 # "stopping" as the undo begins, "stop" once it is confirmed undone (Jepsen's invoke and completion).
 EventCallback = Callable[["Fault", str], None]
@@ -19,10 +21,6 @@ EventCallback = Callable[["Fault", str], None]
 class FaultError(Exception):
     """A fault could not be injected, confirmed or undone."""
 
-
-def proxy_name(service: str, node: str) -> str:
-    """Name the proxy that carries `service`'s traffic to `node` (the naming contract)."""
-    return f"{service}_{node}"
 
 
 def as_proxies(proxies: str | Iterable[str]) -> tuple[str, ...]:

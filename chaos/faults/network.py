@@ -116,17 +116,3 @@ def cut_node_off(toxiproxy: Toxiproxy, topology: Topology, node: str,
     """Cut both services (cp and ap by default) off from one node."""
     return partition(toxiproxy, topology.links_to_node(node, services), mode,
                      name=f"cut_off_{node}_{mode}", on_event=on_event)
-
-
-def isolate_node(toxiproxy: Toxiproxy, topology: Topology, node: str, mode: str = "refuse",
-                 on_event: EventCallback | None = None) -> Fault:
-    """Cut every proxy to one node, whichever services the topology lists."""
-    return partition(toxiproxy, topology.links_to_node(node), mode,
-                     name=f"isolate_{node}_{mode}", on_event=on_event)
-
-
-def cut_service_off(toxiproxy: Toxiproxy, topology: Topology, service: str, mode: str = "refuse",
-                    on_event: EventCallback | None = None) -> Fault:
-    """Cut one service off from every node."""
-    return partition(toxiproxy, topology.links_from_service(service), mode,
-                     name=f"cut_{service}_all_{mode}", on_event=on_event)

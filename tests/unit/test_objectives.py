@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from backup.objectives import check_rpo, check_rto, recovered_at, write_success
+from chaos.checkers.objectives import check_rpo, check_rto, recovered_at, write_success
 
 from .histories import H
 

@@ -25,11 +25,12 @@ from __future__ import annotations
 import bisect
 import math
 
-from app.records import Version
-from chaos.checkers.common import fault_windows
 from harness.history import FaultEvent, NodeSnapshot, Op
 from harness.pairs import pair_ops
 from harness.verdicts import Verdict
+
+from .common import fault_windows
+from .lost_writes import combine, fate
 
 RPO_TARGET_S = 300.0  # the deployment guide: RPO < 5 min
 RTO_TARGET_S = 900.0  # RTO < 15 min
@@ -53,16 +54,6 @@ def final_state(history, phase: str = PHASE) -> dict:
     return out
 
 
-def fate(records: dict | None, version: str, value) -> str:
-    """present, superseded or lost: what became of one write on one node."""
-    if not records or not records.get("version"):
-        return "lost"
-    held, v = Version.parse(records["version"]), Version.parse(version)
-    if held > v:
-        return "superseded"
-    return "present" if held == v and records.get("value") == value else "lost"
-
-
 def check_rpo(history, target_s: float = RPO_TARGET_S, mechanism: str = "", backup_age_s: float | None = None,
               phase: str = PHASE) -> Verdict:
     """Compare every acknowledged write with the data after recovery; valid when the loss window <= target."""
@@ -81,8 +72,7 @@ def check_rpo(history, target_s: float = RPO_TARGET_S, mechanism: str = "", back
         if not c.version:
             counts["unversioned"] += 1
             continue
-        fates = [fate(recs.get(c.key), c.version, c.value) for recs in final.values()]
-        f = max(fates, key=["lost", "present", "superseded"].index)
+        f = combine([fate(recs.get(c.key), c.version, c.value) for recs in final.values()], "any")
         counts[f] += 1
         if f != "lost":
             survived.append(c)
