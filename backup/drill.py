@@ -28,6 +28,7 @@ from chaos.steady import SteadyContext, run_steady_state
 from stack.target import exclusive
 from chaos.workload import Workload, key_space
 from harness.history import FaultEvent, HistoryWriter, NodeSnapshot, read_history
+from harness.record import RunRecord
 from harness.runs import new_run_dir
 from harness.verdicts import Verdict, compose
 from stack.config import SERVICES
@@ -257,14 +258,15 @@ def _finish(disaster, opts, run_dir, run_id, verdicts, notes, facts, started_at,
         f"{k} {m} (expected {disaster.expect.get(k, 'pass')})" for k, m in measured.items()) or "nothing measured",
         figures={"measured": measured, "expected": dict(disaster.expect)}))
     overall = compose(verdicts).valid
-    results = {"experiment": disaster.name, "title": f"DR drill: {disaster.title}", "hypothesis": disaster.hypothesis,
-               "overall": overall, "drill": "pass" if passed else "fail", "as_expected": as_expected,
-               "aborted": None if facts else "steady state before failed", "verdicts": [v.to_json() for v in verdicts],
-               "started_at": started_at, "duration_s": round(time.monotonic() - t0, 2), "run_id": run_id,
-               "notes": notes + [f"drill {'PASSED' if passed else 'FAILED'}: the measured outcome "
-                                 f"{'matches' if as_expected else 'does not match'} what this disaster declares"],
-               "facts": facts}
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    record = RunRecord(experiment=disaster.name, title=f"DR drill: {disaster.title}", hypothesis=disaster.hypothesis,
+                       overall=overall, drill="pass" if passed else "fail", as_expected=as_expected,
+                       aborted=None if facts else "steady state before failed", verdicts=verdicts,
+                       started_at=started_at, duration_s=round(time.monotonic() - t0, 2), run_id=run_id,
+                       notes=notes + [f"drill {'PASSED' if passed else 'FAILED'}: the measured outcome "
+                                      f"{'matches' if as_expected else 'does not match'} what this disaster declares"],
+                       facts=facts)
+    record.write(run_dir)
+    results = record.to_json()
     for v in verdicts:
         say(f"  {v.valid.upper():8} {v.checker}: {v.summary}")
     try:

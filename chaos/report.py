@@ -21,6 +21,7 @@ from chaos.window_table import ms, shaded_windows, window_table
 from chaos.plots import Column, fault_label, plot_grid
 from chaos.violation import describe_violation, draw_violation, find_violation
 from harness.history import Op, read_history
+from harness.record import RecordError, read_record
 
 TEMPLATES = Path(__file__).parent / "templates"
 SERVICE_ORDER = ("cp", "ap")
@@ -70,7 +71,7 @@ def load_run(run_dir) -> Run:
     files = [path / n for n in ("history.jsonl", "experiment.json", "results.json")]
     if not any(f.exists() for f in files):
         raise ReportError(f"{path}: not a run folder (no history.jsonl, experiment.json or results.json)")
-    run = Run(path, _read_json(files[1]), _read_json(files[2]), [])
+    run = Run(path, _read_json(files[1]), _read_results(path) if files[2].exists() else {}, [])
     if not files[1].exists():
         run.notes.append("experiment.json is missing: no hypothesis or planned schedule to show.")
     if not files[2].exists():
@@ -276,6 +277,14 @@ def _count(rows) -> int:
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _read_results(path: Path) -> dict:
+    """The run record, read back as the runner or the drill wrote it."""
+    try:
+        return read_record(path).to_json()
+    except RecordError as err:
+        raise ReportError(str(err)) from None
 
 
 def _read_json(path: Path) -> dict:

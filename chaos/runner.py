@@ -25,6 +25,7 @@ from chaos.schedule import FaultContext, build_fault
 from chaos.steady import SteadyContext, run_steady_state
 from chaos.workload import Workload
 from harness.history import FaultEvent, HistoryError, HistoryWriter, MetricSample, read_history
+from harness.record import RunRecord
 from harness.runs import new_run_dir
 from harness.verdicts import Verdict, compose, invalid_history
 from stack.config import SERVICES
@@ -255,23 +256,23 @@ class Run:
     def finish(self, verdicts: list[Verdict], aborted: str | None = None) -> RunOutcome:
         overall = compose(verdicts).valid if not aborted else "unknown"
         stats = getattr(getattr(self, "workload", None), "stats", None)
-        results = {
-            "experiment": self.exp.name, "title": self.exp.title, "hypothesis": self.exp.hypothesis,
-            "overall": overall, "aborted": aborted, "verdicts": [v.to_json() for v in verdicts],
-            "started_at": self.started_at, "duration_s": round(time.monotonic() - self.t0, 2),
-            "run_id": self.run_id, "seed": self.seed,
-            "ops": {f"{s}:{k}": n for (s, k), n in sorted(stats.counts.items())} if stats else {},
-            "checkers": getattr(self, "checkers_used", {}), "heal": self.heal_report, "notes": self.notes,
-            "stack": {"run_dir": str(self.stack.run_dir), "nodes": list(self.stack.config.nodes),
-                      "profile": self.stack.config.profile, "services": self.urls,
-                      **{k: number(self.settings, k, None) for k in
-                         ("NETWORK_TIMEOUT_SEC", "BREAKER_RESET_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "MAX_STALENESS_MS")},
-                      "per_service": self.settings}}
-        (self.run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+        record = RunRecord(
+            experiment=self.exp.name, title=self.exp.title, hypothesis=self.exp.hypothesis,
+            overall=overall, aborted=aborted, verdicts=verdicts,
+            started_at=self.started_at, duration_s=round(time.monotonic() - self.t0, 2),
+            run_id=self.run_id, seed=self.seed,
+            ops={f"{s}:{k}": n for (s, k), n in sorted(stats.counts.items())} if stats else {},
+            checkers=getattr(self, "checkers_used", {}), heal=self.heal_report, notes=self.notes,
+            stack={"run_dir": str(self.stack.run_dir), "nodes": list(self.stack.config.nodes),
+                   "profile": self.stack.config.profile, "services": self.urls,
+                   **{k: number(self.settings, k, None) for k in
+                      ("NETWORK_TIMEOUT_SEC", "BREAKER_RESET_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "MAX_STALENESS_MS")},
+                   "per_service": self.settings})
+        record.write(self.run_dir)
         code = EXIT_ABORTED if aborted else EXIT[overall]
         for v in verdicts:
             self.say(f"  {v.valid.upper():8} {v.checker}: {v.summary}")
-        self.say(f"overall: {overall.upper()}  ({results['duration_s']} s)  -> {self.run_dir}")
+        self.say(f"overall: {overall.upper()}  ({record.duration_s} s)  -> {self.run_dir}")
         if not aborted:
             self.report()
         return RunOutcome(self.run_dir, overall, verdicts, code, aborted)
