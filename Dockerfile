@@ -24,7 +24,9 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
 
 COPY app/ ./app/
-# alerts/ for compose's webhook receiver (alerts/webhook.py, standard library only); /data is its volume.
+# alerts/ for compose's webhook receiver (alerts/webhook.py: the standard library and harness/'s
+# argument types, the ground floor); /data is its volume.
+COPY harness/ ./harness/
 COPY alerts/ ./alerts/
 RUN mkdir -p "$PROMETHEUS_MULTIPROC_DIR" /data && chown caplab:caplab "$PROMETHEUS_MULTIPROC_DIR" /data
 

@@ -371,7 +371,8 @@ def test_dockerfile_is_slim_and_runs_as_a_non_root_user():
     runs = " ".join(args for op, args in steps if op == "RUN")
     assert "pip install --no-cache-dir -r requirements.lock" in runs
     copied = [args.split()[0] for op, args in steps if op == "COPY"]
-    assert set(copied) <= {"requirements.lock", "app/", "alerts/"}, "copy app/, alerts/ and the lock file only"
+    assert set(copied) <= {"requirements.lock", "app/", "harness/", "alerts/"}, \
+        "copy app/, harness/ (the ground floor alerts/ uses), alerts/ and the lock file only"
 
 
 def test_dockerfile_checks_health_and_serves_through_the_config_check():
