@@ -24,6 +24,8 @@ from loadtests.workload import start_locust
 from stack import Stack
 from stack.target import stack_config
 
+from .check import record_check, time_checkers
+from .report import write_report
 from .resources import SOAK, ResourceSampler
 
 DEFAULT_PORT_OFFSET = 8000  # away from the defaults, the tests (10000+), bench (20000+) and drills (6000)
@@ -79,14 +81,12 @@ def run_soak(opts: SoakOptions, say=print) -> Path:
             finally:
                 sampler.stop()
             say("soak: load done; timing the checkers on the whole history")
-            from .check import time_checkers  # not at import: `python -m chaos.soak.check` runs it
             final = time_checkers([events, history])
-            _record_check(rec, final)
+            _record_check(rec, final, run_dir)
             checks.append(final)
     finally:
         if started_stack:
             stack.down(progress=lambda _m: None)
-    from .report import write_report
     write_report(run_dir, opts, checks, sampler.errors)
     say(f"soak: report {run_dir / 'soak.md'}")
     return run_dir
@@ -142,19 +142,19 @@ def _one_fault(scope, fault, name: str, target: str, seconds: float, rec) -> Non
 
 
 def _check_in_background(run_dir: Path, rec, checks: list) -> threading.Thread:
-    from .check import time_checkers
-
     def work():
         result = time_checkers([run_dir / "events.jsonl", run_dir / "history.jsonl"])
-        _record_check(rec, result)
+        _record_check(rec, result, run_dir)
         checks.append(result)
     thread = threading.Thread(target=work, name="soak-check", daemon=True)
     thread.start()
     return thread
 
 
-def _record_check(rec, result: dict) -> None:
+def _record_check(rec, result: dict, run_dir: Path) -> None:
     t, wall = rec.now()
+    result["at_s"] = round(t, 1)
+    record_check(run_dir, result)
     for name, key in (("checker_seconds", "check_seconds"), ("checker_peak_rss_bytes", "peak_rss_bytes"),
                       ("checker_history_bytes", "history_bytes")):
         if result.get(key) is not None:

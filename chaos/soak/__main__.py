@@ -33,12 +33,34 @@ def parser() -> argparse.ArgumentParser:
                    help=f"shift every stack port (default {DEFAULT_PORT_OFFSET}: never a user's stack)")
     p.add_argument("--stack-run-dir", type=folder, default="run/soak")
     p.add_argument("--runs-dir", type=folder, default="runs")
+    p.add_argument("--report", type=folder, metavar="RUN_DIR",
+                   help="rebuild the report of a finished soak from its files instead of running one")
+    p.add_argument("--recheck", action="store_true", help="with --report: time the checkers on the whole "
+                   "history again first (appended to checks.jsonl)")
     return p
+
+
+def report_only(run_dir: Path, recheck: bool) -> int:
+    """Rebuild soak.md, results.json and the plots of a finished run (`--report RUN_DIR`)."""
+    from .check import read_checks, record_check, time_checkers
+    from .report import rebuild
+    if not (run_dir / "events.jsonl").is_file() or not (run_dir / "options.json").is_file():
+        print(f"soak: {run_dir} is not a soak run folder (no events.jsonl or options.json)", file=sys.stderr)
+        return 2
+    opts = SoakOptions(**json.loads((run_dir / "options.json").read_text()))
+    if recheck:
+        result = time_checkers([run_dir / "events.jsonl", run_dir / "history.jsonl"])
+        record_check(run_dir, {**result, "at_s": "after the run"})
+    figs = rebuild(run_dir, read_checks(run_dir), opts)
+    print(f"soak: report {run_dir / 'soak.md'}")
+    return 0 if figs["verdict"]["rss_ok"] and figs["verdict"]["fds_ok"] else 1
 
 
 def main(argv=None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    if args.report is not None:
+        return report_only(args.report, args.recheck)
     lo, _, hi = args.wait_ms.partition(":")
     try:
         if not 0 <= float(lo) <= float(hi or lo) <= 60_000:

@@ -1,9 +1,9 @@
-"""Run the checkers on a soak's history in a child process, and measure their time and peak memory.
+"""Time the checkers on a soak's history in a child process, and measure their peak memory.
 
-`python -m chaos.soak.check FILE...` streams the history files, runs the soak's checkers and prints
-one JSON object. `time_checkers` runs it as a child and reads the child's own peak resident memory
-as the kernel counts it (the child's getrusage ru_maxrss just before it exits), so the figure is
-the checkers' alone: RUSAGE_CHILDREN in the parent would mix in every earlier child.
+`time_checkers` runs `python -m chaos.soak.judge FILE...` (chaos/soak/judge.py) as a child. The
+child reads its own peak resident memory as the kernel counts it (getrusage ru_maxrss just before
+it exits), so the figure is the checkers' alone: RUSAGE_CHILDREN in the parent would mix in every
+earlier child. Each result is also appended to the run's checks.jsonl, so the report can be rebuilt.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def time_checkers(paths, timeout_s: float = 1800.0, whole: bool = False) -> dict
     paths = [str(p) for p in paths]
     size = sum(Path(p).stat().st_size for p in paths if Path(p).exists())
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "chaos.soak.check", *(["--whole"] if whole else []), *paths], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "chaos.soak.judge", *(["--whole"] if whole else []), *paths], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
@@ -43,28 +43,15 @@ def time_checkers(paths, timeout_s: float = 1800.0, whole: bool = False) -> dict
     return {"history_bytes": size, "seconds": seconds, **result}
 
 
-def main(argv=None) -> int:
-    """`python -m chaos.soak.check [--whole] FILE...`: the soak's checkers, sharded by key by default."""
-    import resource
-
-    args = sys.argv[1:] if argv is None else list(argv)
-    whole = "--whole" in args
-    paths = [a for a in args if a != "--whole"]
-    started = time.monotonic()
-    if whole:  # for comparison: every event of every file in memory at once, as a chaos run does
-        from chaos.checkers import run_all
-        from harness.history import read_history
-        verdicts, shards = run_all([e for p in paths for e in read_history(p)], SOAK_CHECKERS), 0
-    else:
-        from .shards import check_sharded
-        verdicts, shards = check_sharded(paths, SOAK_CHECKERS)
-    seconds = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    print(json.dumps({"check_seconds": round(seconds, 2), "peak_rss_bytes": peak, "shards": shards,
-                      "verdicts": [{"checker": v.checker, "valid": v.valid, "summary": v.summary}
-                                   for v in verdicts]}))
-    return 0
+def record_check(run_dir, result: dict) -> None:
+    """Append one checker timing to the run's checks.jsonl."""
+    with open(Path(run_dir) / "checks.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(result, default=str) + "\n")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def read_checks(run_dir) -> list[dict]:
+    """The checker timings of a run, in order."""
+    path = Path(run_dir) / "checks.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,9 +1,12 @@
 """The soak's figures and report: growth after warm-up, with plots of every series over the run.
 
-Growth compares the median of the first minute after the warm-up with the median of the last
-minute, so one sample taken mid-fault cannot decide it. History growth is the least-squares slope
-of its size over the time after the warm-up. The plots follow chaos.plots: Agg canvas, fault
-windows shaded grey, seconds since the start on the x axis.
+The time after the warm-up is cut in thirds. Growth compares the first third with the last: the
+medians for memory (so one sample taken mid-fault cannot decide it), and the peaks for file
+descriptors, whose count goes up and down with the connections open at the moment (a fault drops
+them, the pools open them again). A leak raises the last third's peak above the first's; the
+least-squares slope per hour is given too. History growth is the slope of its size after the
+warm-up. The plots follow chaos.plots: Agg canvas, fault windows shaded grey, seconds since the
+start on the x axis.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from harness.history import FaultEvent, MetricSample, iter_history
 
 from .resources import SOAK
 
-SPAN_S = 60.0  # the minute whose median stands for "after warm-up" and for "at the end"
+SPAN_S = 60.0  # the shortest span compared: a third of the time after warm-up, at least a minute
 RSS_TARGET = 0.10  # RSS growth after warm-up must stay under 10%
 PLOTS = (("rss_bytes", "process", "resident memory (MB)", 1 / 2**20),
          ("open_fds", "process", "open file descriptors", 1),
@@ -43,22 +46,24 @@ def load_samples(events_path) -> tuple[dict, list]:
     return series, fault_windows(faults)
 
 
-def _median_between(points, lo: float, hi: float):
-    vals = [v for t, v in points if lo <= t <= hi]
-    return statistics.median(vals) if vals else None
+def _between(points, lo: float, hi: float) -> list:
+    return [v for t, v in points if lo <= t <= hi]
 
 
 def growth(points, warmup_s: float) -> dict | None:
-    """The level just after warm-up, at the end, and the change between them."""
-    if not points:
-        return None
+    """The first and the last third after warm-up: medians, peaks, troughs, change, slope per hour."""
+    if not points or points[-1][0] - warmup_s < 2 * SPAN_S:
+        return None  # too short a run after the warm-up to compare two spans
     end_t = points[-1][0]
-    first = _median_between(points, warmup_s, warmup_s + SPAN_S)
-    last = _median_between(points, end_t - SPAN_S, end_t)
-    if first is None or last is None or end_t - SPAN_S < warmup_s:
-        return None  # too short a run after the warm-up to compare two minutes
-    return {"after_warmup": first, "end": last, "change": last - first,
-            "ratio": round((last - first) / first, 4) if first else None}
+    span = max(SPAN_S, (end_t - warmup_s) / 3)
+    first, last = _between(points, warmup_s, warmup_s + span), _between(points, end_t - span, end_t)
+    if not first or not last:
+        return None
+    a, b = statistics.median(first), statistics.median(last)
+    slope = slope_per_minute(points, warmup_s)
+    return {"after_warmup": a, "end": b, "change": b - a, "ratio": round((b - a) / a, 4) if a else None,
+            "peak_after_warmup": max(first), "peak_end": max(last), "low_after_warmup": min(first),
+            "low_end": min(last), "span_s": round(span), "slope_per_hour": round(slope * 60, 3) if slope else 0.0}
 
 
 def slope_per_minute(points, after_s: float) -> float | None:
@@ -85,7 +90,7 @@ def figures(series: dict, warmup_s: float) -> dict:
     out["history_mb_at_end"] = round(hist[-1][1] / 2**20, 2) if hist else None
     gunicorn = {k: g for k, g in out["rss"].items() if k.startswith(("cp-", "ap-")) and g}
     worst = max((g["ratio"] for g in gunicorn.values() if g["ratio"] is not None), default=None)
-    fd_growth = max((g["change"] for k, g in out["fds"].items() if g), default=None)
+    fd_growth = max((g["peak_end"] - g["peak_after_warmup"] for g in out["fds"].values() if g), default=None)
     out["verdict"] = {
         "rss_growth_max": worst, "rss_ok": worst is not None and worst < RSS_TARGET,
         "fd_growth_max": fd_growth, "fds_ok": fd_growth is not None and fd_growth <= 0}
@@ -124,14 +129,15 @@ def markdown(figs: dict, checks: list, opts, plots: list) -> str:
     mb = 1 / 2**20
     lines = [f"# Soak: {opts.duration_s / 60:g} min, {opts.users} Locust users, a fault every "
              f"{opts.fault_every_s:g} s", "",
-             f"Warm-up: the first {figs['warmup_s']:g} s. Levels are medians of the first minute after it "
-             f"and of the last minute.", "",
+             f"Warm-up: the first {figs['warmup_s']:g} s. Memory: medians of the first and the last third "
+             f"of the time after it; descriptors: the lowest and highest count in each third.", "",
              "| process | RSS after warm-up (MB) | RSS at end (MB) | growth | fds after warm-up | fds at end |",
              "|---|---|---|---|---|---|"]
     for proc, g in figs["rss"].items():
         f = figs["fds"].get(proc)
         lines.append(f"| {proc} | {g['after_warmup'] * mb:.1f} | {g['end'] * mb:.1f} | {_pct(g)} | "
-                     f"{f['after_warmup']:.0f} | {f['end']:.0f} |" if g and f else f"| {proc} | - | - | - | - | - |")
+                     f"{f['low_after_warmup']:.0f}-{f['peak_after_warmup']:.0f} | {f['low_end']:.0f}-{f['peak_end']:.0f} |"
+                     if g and f else f"| {proc} | - | - | - | - | - |")
     for node, g in figs["redis_used_memory"].items():
         if g:
             lines.append(f"| redis {node} used_memory | {g['after_warmup'] * mb:.1f} | {g['end'] * mb:.1f} | "
@@ -139,7 +145,8 @@ def markdown(figs: dict, checks: list, opts, plots: list) -> str:
     v = figs["verdict"]
     lines += ["", f"- gunicorn RSS growth after warm-up, worst process: {_pct({'ratio': v['rss_growth_max']})} "
               f"(target < 10%): {'met' if v['rss_ok'] else 'NOT met'}",
-              f"- descriptor growth, worst process: {v['fd_growth_max']} (target: none): "
+              f"- descriptor growth (last third's peak minus the first's), worst process: {v['fd_growth_max']:+.0f} "
+              f"(target: none): "
               f"{'met' if v['fds_ok'] else 'NOT met'}",
               f"- history: {figs['history_mb_per_min']} MB per minute, {figs['history_mb_at_end']} MB at the end",
               "", "| checker run | history (MB) | seconds | peak RSS (MB) | verdicts |", "|---|---|---|---|---|"]
@@ -156,7 +163,7 @@ def write_report(run_dir, opts, checks: list, errors: list) -> dict:
     """Write results.json, the plots and soak.md into the run folder; return the figures."""
     run_dir = Path(run_dir)
     series, faults = load_samples(run_dir / "events.jsonl")
-    t_end = max((pts[-1][0] for pts in series.values() if pts), default=0.0)
+    t_end = max((pts[-1][0] for (name, _), pts in series.items() if pts and name == "rss_bytes"), default=0.0)
     figs = figures(series, opts.warmup)
     plots = []
     for name, by, ylabel, scale in PLOTS:
@@ -167,3 +174,18 @@ def write_report(run_dir, opts, checks: list, errors: list) -> dict:
          "faults": [{"name": w.name, "start": w.start, "end": w.end} for w in faults]}, indent=2, default=str))
     (run_dir / "soak.md").write_text(markdown(figs, checks, opts, plots))
     return figs
+
+
+def checks_from_samples(series: dict) -> list[dict]:
+    """Checker timings read back from the events file (for a run without checks.jsonl): no verdicts."""
+    secs, peaks, sizes = (series.get((n, ""), []) for n in ("checker_seconds", "checker_peak_rss_bytes",
+                                                              "checker_history_bytes"))
+    return [{"at_s": t, "check_seconds": s_, "peak_rss_bytes": p_, "history_bytes": h_, "verdicts": []}
+            for (t, s_), (_, p_), (_, h_) in zip(secs, peaks, sizes)]
+
+
+def rebuild(run_dir, checks: list, opts) -> dict:
+    """Write the report of a finished run again from its files; `checks` from checks.jsonl if any."""
+    if not checks:
+        checks = checks_from_samples(load_samples(Path(run_dir) / "events.jsonl")[0])
+    return write_report(run_dir, opts, checks, [])

@@ -265,6 +265,8 @@ OTHER_CASES = [
     Case("soak-duration-short", ["chaos.soak", "--duration", "10s"], 2, "give a duration from 1m to 1d"),
     Case("soak-fault-longer-than-period", ["chaos.soak", "--fault-every", "10s", "--fault-for", "20s"], 2,
          "--fault-for (20 s) must be shorter than --fault-every (10 s)"),
+    Case("soak-report-not-a-run", ["chaos.soak", "--report", "{tmp}"], 2, "is not a soak run folder"),
+    Case("soak-report-a-file", ["chaos.soak", "--report", "{tmp}/afile"], 2, "exists and is not a folder"),
     Case("bench-seconds-zero", ["bench", "--seconds", "0"], 2, "--seconds: 0 is out of range"),
     Case("bench-connections-empty-item", ["bench", "--connections", "16,,64"], 2, "give comma-separated whole numbers"),
     Case("bench-connections-zero", ["bench", "--connections", "0"], 2, "from 1 to 10000"),

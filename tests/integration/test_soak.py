@@ -39,6 +39,8 @@ def test_a_two_minute_soak_samples_everything_and_reports(tmp_path):
     assert figs["rss"]["cp-workers"]["after_warmup"] > 0 and figs["fds"]["ap-master"] is not None
     assert figs["history_mb_per_min"] > 0
     checks = results["checkers"]
+    assert [c["history_bytes"] for c in checks] == \
+        [json.loads(line)["history_bytes"] for line in (run_dir / "checks.jsonl").read_text().splitlines()]
     assert len(checks) >= 2 and all(c["peak_rss_bytes"] > 0 and c["check_seconds"] >= 0 for c in checks)
     assert checks[-1]["history_bytes"] >= checks[0]["history_bytes"]
     final = {v["checker"]: v["valid"] for v in checks[-1]["verdicts"]}
