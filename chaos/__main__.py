@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from chaos.experiment import ExperimentError, catalogue, find_experiment, load_experiment
-from harness.arguments import folder, port_offset
+from harness.arguments import folder, number, port_offset
 
 EXIT_USAGE, EXIT_NOT_RUN = 2, 3
 
@@ -77,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_compare)
     sp = sub.add_parser("crosscheck", help="judge runs' CP histories with Porcupine too; exit 1 if they disagree")
     sp.add_argument("run_dirs", nargs="+", metavar="run-dir", help="one or more run folders")
-    sp.add_argument("--key-timeout", type=float, default=30.0, help="Porcupine's time bound per key, s (default 30)")
-    sp.add_argument("--mem-mb", type=int, default=1024, help="Porcupine's Go heap bound, MiB (default 1024)")
+    sp.add_argument("--key-timeout", type=number(0.1, 3600), default=30.0, help="Porcupine's time bound per key, s (default 30)")
+    sp.add_argument("--mem-mb", type=number(64, 65536, integer=True), default=1024, help="Porcupine's Go heap bound, MiB (default 1024)")
     sp.set_defaults(func=cmd_crosscheck)
     return p
 

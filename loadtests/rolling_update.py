@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from harness.arguments import folder, number
 from harness.runs import new_run_dir
 from loadtests.history import LoadHistory
 from stack.compose import ROOT, ComposeStack, podman
@@ -132,12 +133,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m loadtests.rolling_update", description=__doc__.split("\n")[0])
     p.add_argument("--compose-env-file", default=".env", help="the compose project's settings file")
     p.add_argument("--service", choices=("cp", "ap"), default="cp", help="the service to redeploy")
-    p.add_argument("--users", type=int, default=8)
-    p.add_argument("--duration", type=int, default=60, help="seconds of load")
-    p.add_argument("--at", type=float, default=20, help="seconds into the load when the update starts")
+    p.add_argument("--users", type=number(2, 1000, integer=True), default=8)
+    p.add_argument("--duration", type=number(5, 3600, integer=True), default=60, help="seconds of load")
+    p.add_argument("--at", type=number(0, 3600), default=20, help="seconds into the load when the update starts")
     p.add_argument("--spec-only", action="store_true", help="run the spec's command without --force-recreate")
-    p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--out", type=folder, default=None)
     args = p.parse_args(argv)
+    if args.at >= args.duration:
+        p.error(f"--at ({args.at:g} s) must come before the end of the load (--duration {args.duration} s)")
     try:
         result = run(args)
     except (StackError, subprocess.SubprocessError, OSError) as err:

@@ -1,9 +1,10 @@
 """A corpus of hostile input to every CLI: experiment files, backup manifests and options, alerts,
 load tests, bench, stack and chaos options.
 
-Each named case runs the real command in a subprocess, in a scratch folder holding a backup and
-the case's files, and asserts: the exit code, a message that names what to fix, no traceback on
+Each named case runs the real command in a subprocess, in its own scratch folder holding a backup
+and the case's files, and asserts: the exit code, a message that names what to fix, no traceback on
 either stream, and not one byte changed in the folder (nothing stored, no run folder, no stack).
+The cases run a few at a time, once per session, and each test reads its case's outcome.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -265,6 +267,11 @@ OTHER_CASES = [
     Case("soak-duration-short", ["chaos.soak", "--duration", "10s"], 2, "give a duration from 1m to 1d"),
     Case("soak-fault-longer-than-period", ["chaos.soak", "--fault-every", "10s", "--fault-for", "20s"], 2,
          "--fault-for (20 s) must be shorter than --fault-every (10 s)"),
+    Case("crosscheck-mem-tiny", ["chaos", "crosscheck", "{tmp}/run", "--mem-mb", "1"], 2, "from 64 to 65536"),
+    Case("crosscheck-timeout-nan", ["chaos", "crosscheck", "{tmp}/run", "--key-timeout", "nan"], 2, "out of range"),
+    Case("rolling-update-at-after-end", ["loadtests.rolling_update", "--at", "100", "--duration", "60"], 2,
+         "--at (100 s) must come before the end of the load"),
+    Case("rolling-update-users-zero", ["loadtests.rolling_update", "--users", "0"], 2, "from 2 to 1000"),
     Case("soak-report-not-a-run", ["chaos.soak", "--report", "{tmp}"], 2, "is not a soak run folder"),
     Case("soak-report-a-file", ["chaos.soak", "--report", "{tmp}/afile"], 2, "exists and is not a folder"),
     Case("bench-seconds-zero", ["bench", "--seconds", "0"], 2, "--seconds: 0 is out of range"),
@@ -285,31 +292,46 @@ def tree(folder: Path) -> dict:
             for p in sorted(folder.rglob("*"))}
 
 
-@pytest.fixture
-def scratch(tmp_path):
-    (tmp_path / "backups" / "g1").mkdir(parents=True)
-    (tmp_path / "backups" / "g1" / f"{BACKUP}.rdb").write_bytes(b"REDIS0010")
-    (tmp_path / "backups" / "g1" / f"{BACKUP}.json").write_text(json.dumps(GOOD_MANIFEST))
-    (tmp_path / "afile").write_text("a file, not a folder\n")
-    return tmp_path
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_hostile_input_is_refused_clearly(case, scratch):
+def prepare(folder: Path, case: Case) -> Path:
+    """A scratch folder with one sound backup, a plain file, and the case's own files."""
+    (folder / "backups" / "g1").mkdir(parents=True)
+    (folder / "backups" / "g1" / f"{BACKUP}.rdb").write_bytes(b"REDIS0010")
+    (folder / "backups" / "g1" / f"{BACKUP}.json").write_text(json.dumps(GOOD_MANIFEST))
+    (folder / "afile").write_text("a file, not a folder\n")
     for name, content in case.files.items():
-        path = scratch / name
+        path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    before, rules_before = tree(scratch), tree(ROOT / "alerts" / "rules")
-    argv = [a.replace("{tmp}", str(scratch)) for a in case.argv]
-    proc = subprocess.run([sys.executable, "-m", *argv], cwd=scratch, capture_output=True, text=True,
-                          errors="replace", timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Every case run once, a few at a time (each is a Python start-up: CPU, not waiting)."""
+    rules_before = tree(ROOT / "alerts" / "rules")
+
+    def run(case: Case):
+        scratch = prepare(tmp_path_factory.mktemp(case.id), case)
+        before = tree(scratch)
+        argv = [a.replace("{tmp}", str(scratch)) for a in case.argv]
+        proc = subprocess.run([sys.executable, "-m", *argv], cwd=scratch, capture_output=True, text=True,
+                              errors="replace", timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        return case.id, (proc, scratch, before, tree(scratch))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(pool.map(run, CASES))
+    assert tree(ROOT / "alerts" / "rules") == rules_before, "a refused render changed the checked-in rules"
+    return results
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_input_is_refused_clearly(case, outcomes):
+    proc, scratch, before, after = outcomes[case.id]
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out, out
     assert proc.returncode == case.code, out
     assert case.says.replace("{tmp}", str(scratch)).lower() in out.lower(), out
-    assert tree(scratch) == before, "a refused command changed the stored data"
-    assert tree(ROOT / "alerts" / "rules") == rules_before
+    assert after == before, "a refused command changed the stored data"
 
 
 def test_the_corpus_is_large_and_named_uniquely():
