@@ -15,7 +15,12 @@ def check(history, min_availability: dict | None = None, max_availability: dict 
     Transition windows are counted and shown, but no bound applies to them.
     """
     pairs = pair_ops(history)
-    table = window_rows(history, pairs)
+    return judge(window_rows(history, pairs), min_availability, max_availability, any_ops=bool(pairs))
+
+
+def judge(table: list[dict], min_availability: dict | None = None, max_availability: dict | None = None,
+          any_ops: bool = True) -> Verdict:
+    """Compare the rows of window_rows (or rows summed over parts of a history) with the bounds."""
     problems, evidence, empty = [], [], []
     for bounds, broken, word in ((min_availability, lambda a, b: a < b, "below"),
                                  (max_availability, lambda a, b: a > b, "above")):
@@ -38,7 +43,7 @@ def check(history, min_availability: dict | None = None, max_availability: dict 
         # A bound on a window with no operations was not tested, so it cannot pass.
         return Verdict(NAME, "unknown", f"no operations to test the bounds in: {', '.join(empty[:5])}",
                        figures=figures)
-    if not pairs:
+    if not any_ops:
         return Verdict(NAME, "unknown", "no operations in the history", figures=figures)
     if not (min_availability or max_availability):
         return Verdict(NAME, "unknown", "no bounds set: availability was measured, not judged; add "

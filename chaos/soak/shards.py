@@ -7,9 +7,9 @@ metric samples, snapshots). The checkers then run on one shard at a time, with t
 
 This is exact for what the soak judges. Linearizability, staleness and lost writes are properties
 of each key on its own (a register per key is P-compositional), and a key's operations all land in
-one shard. Availability counts add up across shards; the merged table sums them per window and
-service (its latency percentiles are the worst shard's, marked as such). Each checker's verdict
-is the worst of its shards'. Peak memory is one shard's worth, whatever the history's length.
+one shard. Availability counts add up across shards: the merged table sums them per window and
+service and is judged against the bounds again (its latency percentiles are the worst shard's,
+marked as such). Every other checker's verdict is the worst of its shards'. Peak memory is one shard's worth, whatever the history's length.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from chaos.checkers import run_all
+from chaos.checkers import availability, run_all
 from harness.history import from_dict, iter_history
 from harness.verdicts import Verdict, worst
 
@@ -71,15 +71,22 @@ def check_sharded(paths, config: dict, shard_bytes: int = SHARD_BYTES) -> tuple[
                 per_checker[v.checker].append(v)
             del history
             shard.unlink()
-    return [merge(name, verdicts) for name, verdicts in per_checker.items()], len(shards)
+    return [merge(name, verdicts, config[name]) for name, verdicts in per_checker.items()], len(shards)
 
 
-def merge(name: str, verdicts: list[Verdict]) -> Verdict:
-    """One verdict from the shards' verdicts of one checker: the worst validity, summed counts."""
+def merge(name: str, verdicts: list[Verdict], thresholds: dict | None = None) -> Verdict:
+    """One verdict from the shards' verdicts of one checker: the worst validity, summed counts.
+
+    Availability is judged again on the rows summed over the shards: a window can hold no operation
+    of one shard's keys and many of the others'.
+    """
+    if name == "availability":
+        rows = _merge_windows([v.figures.get("windows", []) for v in verdicts])
+        merged = availability.judge(rows, **(thresholds or {}), any_ops=any(r["ops"] for r in rows))
+        return Verdict(name, merged.valid, f"{len(verdicts)} shards by key, summed: {merged.summary}",
+                       evidence=merged.evidence, figures=merged.figures)
     valid = worst(v.valid for v in verdicts)
     figures = _sum_figures([v.figures for v in verdicts])
-    if name == "availability":
-        figures["windows"] = _merge_windows([v.figures.get("windows", []) for v in verdicts])
     bad = [v for v in verdicts if v.valid == valid]
     evidence = [e for v in bad for e in (v.evidence or [])][:50]
     if valid != "valid":
@@ -87,19 +94,8 @@ def merge(name: str, verdicts: list[Verdict]) -> Verdict:
     else:
         counts = [f"{figures[k]} {k.replace('_', ' ')}" for k in ("keys", "ops", "reads", "observed_stale")
                   if k in figures]
-        if name == "availability":
-            counts = _availability_summary(figures["windows"])
         summary = f"{len(verdicts)} shards by key, each valid: " + ", ".join(counts)
     return Verdict(name, valid, summary, evidence=evidence, figures=figures)
-
-
-def _availability_summary(rows: list[dict]) -> list[str]:
-    """Availability per service and window kind, summed over every window of that kind."""
-    totals: dict = {}
-    for r in rows:
-        t = totals.setdefault((r["service"], r["kind"]), [0, 0])
-        t[0], t[1] = t[0] + r["ok"], t[1] + r["ops"]
-    return [f"{svc} {kind} {ok / ops:.2%}" for (svc, kind), (ok, ops) in sorted(totals.items()) if ops]
 
 
 def _sum_figures(all_figures: list[dict]) -> dict:
@@ -120,8 +116,8 @@ def _merge_windows(tables: list[list]) -> list[dict]:
     for table in tables:
         for r in table:
             key = (r["window"], r["service"])
-            row = rows.setdefault(key, {**{k: r.get(k) for k in ("window", "kind", "name", "service", "start",
-                                                                   "end")}, "ops": 0, "ok": 0, "fail": 0,
+            row = rows.setdefault(key, {**{k: r.get(k) for k in ("window", "kind", "name", "edge", "service",
+                                                                   "start", "end")}, "ops": 0, "ok": 0, "fail": 0,
                                         "info": 0, "latency_ms_worst_shard": {}})
             for k in ("ops", "ok", "fail", "info"):
                 row[k] += r.get(k) or 0

@@ -56,3 +56,18 @@ def test_sharded_verdicts_match_the_whole_history(tmp_path):
         whole_rows = whole["availability"].figures["windows"]
         assert sorted((r["window"], r["service"], r["ops"], r["ok"]) for r in rows) == \
             sorted((r["window"], r["service"], r["ops"], r["ok"]) for r in whole_rows)
+
+
+def test_availability_is_judged_on_the_windows_summed_over_shards():
+    """One shard's keys may have no operation in a window the others fill: the sum decides."""
+    from chaos.checkers import availability
+    from chaos.soak.shards import merge
+    bounds = {"min_availability": {"cp": {"steady": 0.9, "fault": 0.0}}}
+    only_steady = H().fault(1.0, 2.0).write(1, "a", "1", 0.1, 0.2)
+    only_fault = H().fault(1.0, 2.0).write(2, "b", "1", 1.3, 1.4)
+    parts = [availability.check(h.build(), **bounds) for h in (only_steady, only_fault)]
+    assert [p.valid for p in parts] == ["unknown", "unknown"]
+    assert merge("availability", parts, bounds).valid == "valid"
+    failing = H().fault(1.0, 2.0).write(3, "c", "1", 0.3, 0.4, type="fail")
+    parts.append(availability.check(failing.build(), **bounds))
+    assert merge("availability", parts, bounds).valid == "invalid"  # steady: 1 ok of 2
