@@ -1,53 +1,87 @@
 """Check a history too long to hold in memory: its operations split by key into shard files.
 
 An experiment's history fits in memory (validation caps a run at 600 s); an hour of soak does not.
-`check_sharded` streams the history once, writing each operation's line to one of N shard files
-chosen by a stable hash of its key, and keeping only the few other events (faults, breaker and
-metric samples, snapshots). The checkers then run on one shard at a time, with those events.
+`check_sharded` streams the history twice: once to measure each key's bytes, once to write each
+operation's line to the shard file of its key (keys spread so the shards hold about the same
+bytes), keeping only the few other events (faults, breaker and metric samples, snapshots). The
+checkers then run on one shard at a time, with those events. Peak memory is one shard's worth: about
+SHARD_BYTES of lines, or the busiest key's, whichever is larger (a key cannot be split: its register
+history is checked whole).
 
 This is exact for what the soak judges. Linearizability, staleness and lost writes are properties
 of each key on its own (a register per key is P-compositional), and a key's operations all land in
 one shard. Availability counts add up across shards: the merged table sums them per window and
 service and is judged against the bounds again (its latency percentiles are the worst shard's,
-marked as such). Every other checker's verdict is the worst of its shards'. Peak memory is one shard's worth, whatever the history's length.
+marked as such). Every other checker's verdict is the worst of its shards'.
 """
 from __future__ import annotations
 
+import heapq
 import json
 import math
+import re
 import tempfile
-import zlib
 from pathlib import Path
 
 from chaos.checkers import availability, run_all
-from harness.history import from_dict, iter_history
+from harness.history import OP_TYPES, from_dict, iter_history
 from harness.verdicts import Verdict, worst
 
 SHARD_BYTES = 16 << 20  # about 16 MiB of JSON lines per shard
 
 
 def split(paths, folder: Path, shard_bytes: int = SHARD_BYTES) -> tuple[list[Path], list]:
-    """Write the operations of `paths` into shard files by key; return them and the other events."""
-    total = sum(Path(p).stat().st_size for p in paths if Path(p).exists())
-    n = max(1, math.ceil(total / shard_bytes))
+    """Write the operations of `paths` into shard files by key; return them and the other events.
+
+    A first pass measures each key's bytes; keys then go, largest first, to the shard holding the
+    fewest bytes so far, so a few hot keys cannot pile into one shard (a hash would let them).
+    """
+    paths = [Path(p) for p in paths if Path(p).exists()]
+    sizes: dict[str, int] = {}
+    for path in paths:
+        for line in _lines(path):
+            key = _op_key(line)
+            if key is not None:
+                sizes[key] = sizes.get(key, 0) + len(line)
+    n = max(1, min(len(sizes), math.ceil(sum(sizes.values()) / shard_bytes)))
+    loads = [(0, i) for i in range(n)]  # a heap of (bytes so far, shard)
+    home = {}
+    for key, size in sorted(sizes.items(), key=lambda kv: -kv[1]):
+        load, i = heapq.heappop(loads)
+        home[key] = i
+        heapq.heappush(loads, (load + size, i))
     shards = [folder / f"shard-{i:03d}.jsonl" for i in range(n)]
     files = [open(s, "w", encoding="utf-8") for s in shards]
     others = []
     try:
         for path in paths:
-            if not Path(path).exists():
-                continue
             for line in _lines(path):
-                d = json.loads(line)
-                key = d.get("key") if isinstance(d, dict) else None
-                if isinstance(key, str):
-                    files[zlib.crc32(key.encode()) % n].write(line if line.endswith("\n") else line + "\n")
+                key = _op_key(line)
+                if key is not None:
+                    files[home[key]].write(line)
                 else:
-                    others.append(from_dict(d))
+                    others.append(from_dict(json.loads(line)))
     finally:
         for f in files:
             f.close()
     return shards, others
+
+
+_OP_PREFIXES = tuple(f'{{"type":"{t}",' for t in OP_TYPES)  # HistoryWriter writes an Op's type first
+_KEY = re.compile(r'"key":"((?:[^"\\]|\\.)*)"')
+
+
+def _op_key(line: str) -> str | None:
+    """The key of an operation's line as written (JSON-escaped: the same key, the same text), or None."""
+    if line.startswith(_OP_PREFIXES):
+        m = _KEY.search(line)
+        if m:
+            return m.group(1)
+    if '"key"' not in line:
+        return None
+    d = json.loads(line)  # an Op written by another writer, fields in another order
+    return json.dumps(d["key"])[1:-1] if isinstance(d, dict) and d.get("type") in OP_TYPES \
+        and isinstance(d.get("key"), str) else None
 
 
 def _lines(path):
