@@ -10,6 +10,7 @@ from pathlib import Path
 from . import workers
 
 ANALYSIS = Path(__file__).with_name("analysis.md")  # hand-written "where the time goes", kept across runs
+SOAK = Path(__file__).with_name("soak.md")  # the last `make soak`'s figures, kept across runs
 TARGETS = {"ap": 0.8, "cp": 0.6}  # throughput as a share of the baseline, at 16 connections
 P99_MS, REFUSAL_P99_MS, REPLAY_PER_S = 50.0, 5.0, 5000.0
 
@@ -109,6 +110,8 @@ def markdown(results, conns) -> str:
                          "measured | |")
     lines += workers.markdown(results.get("worker_model", []))
     lines += ["", "Raw numbers: `runs/bench/<timestamp>/results.json`.", "", ANALYSIS.read_text()]
+    if SOAK.exists():
+        lines += ["", SOAK.read_text()]
     return "\n".join(lines)
 
 

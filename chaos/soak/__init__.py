@@ -69,10 +69,10 @@ def run_soak(opts: SoakOptions, say=print) -> Path:
     say(f"soak: {opts.duration_s:.0f} s, {opts.users} Locust users, a fault every {opts.fault_every_s:g} s; "
         f"stack in {stack.run_dir} (CP {stack.config.service_url('cp')}); run folder {run_dir}")
     started_stack = not any(row["running"] for row in stack.status())
-    stack.up(progress=lambda _m: None)
     history, events = run_dir / "history.jsonl", run_dir / "events.jsonl"
     checks: list = []
     try:
+        stack.up(progress=lambda _m: None)  # inside: a start that fails half way is stopped too
         with HistoryWriter(events) as rec:
             sampler = ResourceSampler(stack, rec, [history, events], opts.sample_every_s)
             sampler.start()

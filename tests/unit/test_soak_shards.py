@@ -71,3 +71,15 @@ def test_availability_is_judged_on_the_windows_summed_over_shards():
     failing = H().fault(1.0, 2.0).write(3, "c", "1", 0.3, 0.4, type="fail")
     parts.append(availability.check(failing.build(), **bounds))
     assert merge("availability", parts, bounds).valid == "invalid"  # steady: 1 ok of 2
+
+
+def test_a_shard_of_one_service_keys_is_not_judged_by_the_other_services_checker(tmp_path):
+    ap = H(service="ap").write(5000, "ap-only", "1", 0.1, 0.2, version="100.0.1")
+    ap.read(5001, "ap-only", "1", 0.3, 0.4, version="100.0.1", staleness_ms=0, stale=False)
+    path = write(tmp_path / "h.jsonl", sorted(many_keys() + ap.events, key=lambda e: e.time))
+    config = {**CONFIG, "staleness": {"service": "ap"}}
+    whole = {v.checker: v.valid for v in run_all(list(iter_history(path)), config)}
+    sharded, n = check_sharded([path], config, shard_bytes=50_000)
+    assert n > 3  # most shards hold CP keys only, one holds the AP key
+    assert {v.checker: v.valid for v in sharded} == whole == {"availability": "valid", "linearizable": "valid",
+                                                              "staleness": "valid"}
