@@ -23,7 +23,7 @@ from harness.history import FaultEvent, MetricSample, iter_history
 
 from .resources import SOAK
 
-SPAN_S = 60.0  # the shortest span compared: a third of the time after warm-up, at least a minute
+MIN_SPAN_S = 10.0  # a third of the time after warm-up shorter than this compares nothing
 RSS_TARGET = 0.10  # RSS growth after warm-up must stay under 10%
 PLOTS = (("rss_bytes", "process", "resident memory (MB)", 1 / 2**20),
          ("open_fds", "process", "open file descriptors", 1),
@@ -52,10 +52,10 @@ def _between(points, lo: float, hi: float) -> list:
 
 def growth(points, warmup_s: float) -> dict | None:
     """The first and the last third after warm-up: medians, peaks, troughs, change, slope per hour."""
-    if not points or points[-1][0] - warmup_s < 2 * SPAN_S:
+    if not points or (points[-1][0] - warmup_s) / 3 < MIN_SPAN_S:
         return None  # too short a run after the warm-up to compare two spans
     end_t = points[-1][0]
-    span = max(SPAN_S, (end_t - warmup_s) / 3)
+    span = (end_t - warmup_s) / 3
     first, last = _between(points, warmup_s, warmup_s + span), _between(points, end_t - span, end_t)
     if not first or not last:
         return None
@@ -145,7 +145,8 @@ def markdown(figs: dict, checks: list, opts, plots: list) -> str:
     v = figs["verdict"]
     lines += ["", f"- gunicorn RSS growth after warm-up, worst process: {_pct({'ratio': v['rss_growth_max']})} "
               f"(target < 10%): {'met' if v['rss_ok'] else 'NOT met'}",
-              f"- descriptor growth (last third's peak minus the first's), worst process: {v['fd_growth_max']:+.0f} "
+              f"- descriptor growth (last third's peak minus the first's), worst process: "
+              f"{'-' if v['fd_growth_max'] is None else format(v['fd_growth_max'], '+.0f')} "
               f"(target: none): "
               f"{'met' if v['fds_ok'] else 'NOT met'}",
               f"- history: {figs['history_mb_per_min']} MB per minute, {figs['history_mb_at_end']} MB at the end",

@@ -37,9 +37,10 @@ def split(paths, folder: Path, shard_bytes: int = SHARD_BYTES) -> tuple[list[Pat
     fewest bytes so far, so a few hot keys cannot pile into one shard (a hash would let them).
     """
     paths = [Path(p) for p in paths if Path(p).exists()]
+    ends = {p: p.stat().st_size for p in paths}  # the history so far: a file still growing stops here
     sizes: dict[str, int] = {}
     for path in paths:
-        for line in _lines(path):
+        for line in _lines(path, ends[path]):
             key = _op_key(line)
             if key is not None:
                 sizes[key] = sizes.get(key, 0) + len(line)
@@ -55,7 +56,7 @@ def split(paths, folder: Path, shard_bytes: int = SHARD_BYTES) -> tuple[list[Pat
     others = []
     try:
         for path in paths:
-            for line in _lines(path):
+            for line in _lines(path, ends[path]):
                 key = _op_key(line)
                 if key is not None:
                     files[home[key]].write(line)
@@ -84,12 +85,16 @@ def _op_key(line: str) -> str | None:
         and isinstance(d.get("key"), str) else None
 
 
-def _lines(path):
-    """The complete lines of a history file (a torn last line, from a writer still going, is left out)."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip() and line.endswith("\n"):
-                yield line
+def _lines(path, end: int):
+    """The complete lines in the first `end` bytes of a history file (a torn last line is left out)."""
+    done = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            done += len(raw)
+            if done > end:
+                return
+            if raw.strip() and raw.endswith(b"\n"):
+                yield raw.decode("utf-8")
 
 
 def check_sharded(paths, config: dict, shard_bytes: int = SHARD_BYTES) -> tuple[list[Verdict], int]:

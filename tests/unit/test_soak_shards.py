@@ -83,3 +83,25 @@ def test_a_shard_of_one_service_keys_is_not_judged_by_the_other_services_checker
     assert n > 3  # most shards hold CP keys only, one holds the AP key
     assert {v.checker: v.valid for v in sharded} == whole == {"availability": "valid", "linearizable": "valid",
                                                               "staleness": "valid"}
+
+
+def test_a_history_still_growing_is_split_as_it_was_when_the_split_began(tmp_path, monkeypatch):
+    """The soak checks the history while Locust appends to it: lines written meanwhile wait."""
+    import chaos.soak.shards as shards
+    path = write(tmp_path / "h.jsonl", many_keys())
+    late = H().write(7000, "late-key", "1", 9.0, 9.1).events
+    real_lines = shards._lines
+    calls = []
+
+    def lines_then_append(p, end):
+        calls.append(p)
+        if len(calls) == 2:  # between the two passes, the writer appends a new key
+            with HistoryWriter(path) as w:
+                for e in late:
+                    w.write(e)
+        return real_lines(p, end)
+    monkeypatch.setattr(shards, "_lines", lines_then_append)
+    (tmp_path / "s").mkdir()
+    found, _ = split([path], tmp_path / "s", shard_bytes=50_000)
+    keys = set().union(*({e.key for e in iter_history(s)} for s in found))
+    assert "late-key" not in keys and len(keys) == 12
