@@ -126,7 +126,7 @@ backup-schedule:
 	@$(PY) -m backup schedule --every $(EVERY) --run-dir $(RUN_DIR) --nodes $(NODES) $(BACKUP_ARGS)
 
 drill: setup
-	@$(PY) -m backup drill $(if $(ONLY),--only $(ONLY))
+	@$(PY) -m chaos.drills $(if $(ONLY),--only $(ONLY))
 
 # docker-compose.yml under rootful podman (docs/compose.md): podman, podman-compose, the local
 # stand-in images (no registry needed), then the stack's tests on a project and ports of their own.

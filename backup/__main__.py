@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from harness.arguments import duration, folder, number, port, port_offset
+from harness.arguments import duration, folder, number, port
 from stack.config import StackConfig
 from stack.process import StackError
 
@@ -68,25 +68,7 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("--count", type=number(1, 10**6, integer=True), help="stop after N rounds")
     sc.add_argument("--for", dest="for_", type=duration(0.1, 366 * 86400), help="stop after this long: 10m, 2h")
     sc.add_argument("--no-copy", action="store_true", help="do not copy to the second region")
-    d = sub.add_parser("drill", help="DR drills: a disaster under load, the runbook automated, RPO/RTO measured")
-    d.add_argument("--only", help="comma-separated drills (default: all): " + ", ".join(_drills()))
-    d.add_argument("--rto-target", type=number(1, 86400), default=900.0, help="RTO target in seconds (default 900)")
-    d.add_argument("--rpo-target", type=number(1, 86400), default=300.0, help="RPO target in seconds (default 300)")
-    d.add_argument("--window", type=number(0.5, 600), default=5.0, help="RTO: seconds of >= 99%% success (default 5)")
-    d.add_argument("--backup-every", type=number(0.5, 3600), default=5.0, help="drill backup interval, s (default 5)")
-    d.add_argument("--warmup", type=number(0, 3600), default=14.0, help="seconds of load before the disaster (default 14)")
-    d.add_argument("--runs-dir", type=folder, default="runs", help="where run folders go (default: runs)")
-    d.add_argument("--stack-run-dir", type=folder, default="run/drill", help="the drill stack's folder (default: run/drill)")
-    d.add_argument("--port-offset", type=port_offset, default=6000, help="shift the drill stack's ports (default 6000)")
-    d.add_argument("--strict", action="store_true",
-                   help="judge every drill against the targets only: an expected failure fails too (exit 1)")
-    d.add_argument("--keep-stack", action="store_true", help="leave a stack the drill started running")
     return p
-
-
-def _drills() -> list:
-    from .disasters import CATALOGUE
-    return list(CATALOGUE)
 
 
 def main(argv=None) -> int:
@@ -251,40 +233,7 @@ def cmd_schedule(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_drill(args) -> int:
-    from stack.target import RunnerError, ensure_up, stack_config
-    from stack import Stack
-
-    from .disasters import CATALOGUE
-    from .drill import DrillOptions
-    from .drill import run_drills
-    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list(CATALOGUE)
-    unknown = [n for n in names if n not in CATALOGUE]
-    if unknown or not names:
-        raise ValueError(f"unknown drill {', '.join(unknown) or '(none)'}: choose from {', '.join(CATALOGUE)}")
-    opts = DrillOptions(rto_target_s=args.rto_target, rpo_target_s=args.rpo_target, window_s=args.window,
-                        backup_every_s=args.backup_every, warmup_s=args.warmup, strict=args.strict)
-    cfg = stack_config(2, "local", args.stack_run_dir, args.port_offset)
-    stack = Stack(cfg.with_(extra_env={"BREAKER_RESET_TIMEOUT_SEC": "1"}))  # a drill measures recovery, not waiting
-    started = not any(row["running"] for row in stack.status())
-    try:
-        try:
-            ensure_up(stack)
-        except Exception as err:
-            print(f"backup: could not start the drill stack in {stack.run_dir}: {err}", file=sys.stderr)
-            return 3
-        try:
-            outcomes, _ = run_drills([CATALOGUE[n] for n in names], stack, args.runs_dir, opts)
-        except RunnerError as err:
-            print(f"backup: {err}", file=sys.stderr)
-            return 3
-    finally:
-        if started and not args.keep_stack:
-            stack.down(progress=lambda _m: None)
-    return 0 if all(o.passed for o in outcomes) else 1
-
-
-COMMANDS = {"drill": cmd_drill, "snapshot": cmd_snapshot, "adopt": cmd_adopt, "verify": cmd_verify, "list": cmd_list, "prune": cmd_prune,
+COMMANDS = {"snapshot": cmd_snapshot, "adopt": cmd_adopt, "verify": cmd_verify, "list": cmd_list, "prune": cmd_prune,
             "copy": cmd_copy, "restore": cmd_restore, "schedule": cmd_schedule}
 
 if __name__ == "__main__":

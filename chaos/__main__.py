@@ -272,7 +272,7 @@ def cmd_crosscheck(args) -> int:
 
 
 def cmd_alerts_drill(args) -> int:
-    from chaos.drill import run_drill
+    from chaos.drills.alerts import run_drill
     return run_drill(args)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from backup.disasters import CATALOGUE
-from backup.drill import DrillOptions, run_drill
+from chaos.drills.disasters import CATALOGUE
+from chaos.drills.recovery import DrillOptions, run_drill
 from stack import Stack
 from stack.config import test_config
 
@@ -63,7 +63,7 @@ def test_aof_tail_torn_loses_about_the_last_second_and_says_the_aof_bounded_it(d
 
 def test_total_loss_without_backup_fails_its_rpo_honestly(tmp_path):
     offset = 19000 + int(os.environ.get("CAPLAB_TEST_PORT_OFFSET", "0"))  # stack_config ports + this
-    argv = [sys.executable, "-m", "backup", "drill", "--only", "total-loss-no-backup", "--strict",
+    argv = [sys.executable, "-m", "chaos.drills", "--only", "total-loss-no-backup", "--strict",
             "--warmup", "5", "--window", "3", "--runs-dir", str(tmp_path / "runs"),
             "--stack-run-dir", str(tmp_path / "stack"), "--port-offset", str(offset)]
     proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)

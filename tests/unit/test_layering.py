@@ -54,12 +54,7 @@ def imports_of(module: str) -> set[str]:
 
 
 GRAPH = {m: imports_of(m) for m in MODULES}
-# The DR drill still lives in backup/ and runs on chaos/'s parts; it is to become an experiment of
-# chaos/ whose nemesis is a disaster (docs/architecture.md, "not yet"). Listed here so that the list
-# can only shrink: a new upward import fails, and so does one that is gone but still listed.
-NOT_YET = {"backup.drill -> chaos.observe", "backup.drill -> chaos.report", "backup.drill -> chaos.steady",
-           "backup.drill -> chaos.workload", "backup.drill -> chaos.checkers.objectives",
-           "backup.drill -> chaos.checkers"}
+NOT_YET: set[str] = set()  # upward imports still to remove (none left)
 
 
 def test_the_graph_is_read():

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from backup.aof import AofTail
+from backup.catalog import list_backups
+from backup.restore import restore_snapshot, stack_repair
+from backup.verify import check_backup
 from harness.history import FaultEvent
-
-from .aof import AofTail
-from .catalog import list_backups
-from .restore import restore_snapshot, stack_repair
-from .verify import check_backup
 
 
 @dataclass

@@ -22,20 +22,21 @@ from pathlib import Path
 
 import requests
 
+from backup.schedule import BackupSchedule
 from chaos.checkers import objectives
 from chaos.observe import Sampler, take_snapshot
+from chaos.report import build_report
 from chaos.steady import SteadyContext, run_steady_state
-from stack.target import exclusive
 from chaos.workload import Workload, key_space
 from harness.history import FaultEvent, HistoryWriter, NodeSnapshot, read_history
 from harness.record import RunRecord
 from harness.runs import new_run_dir
 from harness.verdicts import Verdict, compose
 from stack.config import SERVICES
+from stack.target import exclusive
 
 from .disasters import DrillContext
-from .drill_summary import summary_row, write_summary
-from .schedule import BackupSchedule
+from .summary import summary_row, write_summary
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,6 @@ def _finish(disaster, opts, run_dir, run_id, verdicts, notes, facts, started_at,
     for v in verdicts:
         say(f"  {v.valid.upper():8} {v.checker}: {v.summary}")
     try:
-        from chaos.report import build_report
         build_report(run_dir)
     except Exception as err:  # the verdicts stand without the report
         say(f"  report failed: {type(err).__name__}: {err}")
