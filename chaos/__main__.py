@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from chaos.experiment import ExperimentError, catalogue, find_experiment, load_experiment
+from chaos.experiment.files import ExperimentError, catalogue, find_experiment, load_experiment
 from harness.arguments import folder, number, port_offset
 
 EXIT_USAGE, EXIT_NOT_RUN = 2, 3
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_list(args) -> int:
-    from chaos.experiment import ALERTS_DIR
+    from chaos.experiment.files import ALERTS_DIR
     bad = 0
     for path in catalogue() + [None] + catalogue(ALERTS_DIR):
         if path is None:
@@ -114,7 +114,7 @@ def _stack_for(exp, args):
 
 def run_one(exp, args, started: list | None = None) -> int:
     """Run one experiment, starting its stack if needed (appended to `started`)."""
-    from chaos.runner import run_experiment
+    from chaos.run.runner import run_experiment
     from stack.target import RunnerError, ensure_settings, ensure_up
     from stack.process import StackError
     try:
@@ -235,11 +235,11 @@ def cmd_report(args) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     try:
-        from chaos.report import build_report
+        from chaos.report.build import build_report
     except ImportError:
-        print("chaos: chaos.report is not available in this checkout", file=sys.stderr)
+        print("chaos: chaos.report.build is not available in this checkout", file=sys.stderr)
         return 1
-    from chaos.report import ReportError
+    from chaos.report.build import ReportError
     try:
         md, html = build_report(run_dir)
     except ReportError as err:
@@ -252,7 +252,7 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     from datetime import datetime, timezone
 
-    from chaos.report import ReportError, build_comparison
+    from chaos.report.build import ReportError, build_comparison
     out = Path(args.out) if args.out else Path("runs") / "compare" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     try:
         md, html = build_comparison(args.run_dirs, out)
@@ -264,7 +264,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_crosscheck(args) -> int:
-    from chaos.crosscheck import check_folders
+    from chaos.report.crosscheck import check_folders
     if args.key_timeout <= 0 or args.mem_mb <= 0:
         print("chaos: --key-timeout and --mem-mb must be positive", file=sys.stderr)
         return EXIT_USAGE

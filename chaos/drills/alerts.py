@@ -1,6 +1,6 @@
 """The alerts drill (`make alerts-drill`): one experiment per alert, in the fast alert profile.
 
-Each experiment of chaos/experiments/alerts/ injects the fault its alert exists for and expects that
+Each experiment of chaos/experiment/catalogue/alerts/ injects the fault its alert exists for and expects that
 alert to fire, then to resolve after the heal. The drill runs them one after another on one stack of
 its own (test profile, Prometheus and Alertmanager, see stack.target.stack_config), prints a table
 (alert, fault, fired, time to detect, time to resolve, notifications) and writes it to
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from alerts.watch import parse_selector
-from chaos.experiment import ALERTS_DIR, AlertExpectation, catalogue, find_experiment, load_experiment
-from chaos.plots import Column, plot_grid
+from chaos.experiment.files import ALERTS_DIR, AlertExpectation, catalogue, find_experiment, load_experiment
+from chaos.report.plots import Column, plot_grid
 from harness.history import read_history
 from harness.runs import new_run_dir
 
@@ -25,7 +25,7 @@ EXIT_NOT_ALL_FIRED = 1
 
 def run_drill(args, say=print) -> int:
     """Run the drill's experiments (all, or --only); return 0 when every alert fired and resolved."""
-    from chaos.runner import run_experiment
+    from chaos.run.runner import run_experiment
     from stack.target import ensure_settings, ensure_up, stack_config
     from alerts.monitoring import init_stack
     from stack import Stack

@@ -3,14 +3,14 @@ and RPO and RTO measured from the history, in the chaos runner's run folder and 
 
 One drill (``run_drill``):
 1. Steady state before: both services ready, breakers closed, a probe write reads back.
-2. Clients write through CP and AP (chaos.workload: every operation in history.jsonl, the ledger);
+2. Clients write through CP and AP (chaos.workloads.threads: every operation in history.jsonl, the ledger);
    the breaker sampler runs; backups are taken every ``backup_every_s`` into <run>/backups.
 3. After ``warmup_s`` the schedule stops, the clients move to fresh keys, and the disaster strikes
    (a ``disaster:<type>`` window). A probe of /ready and the clients' failures detect it.
 4. The runbook recovers (``restore:<step>`` windows); the clients keep going until every service
    served >= 99% for ``window_s``; then every node is snapshotted directly.
 5. Checkers: RPO and RTO (chaos/checkers/objectives.py), steady state after, and whether the outcome is the one
-   the disaster declares. results.json, experiment.json, then chaos.report's report.md/html.
+   the disaster declares. results.json, experiment.json, then chaos.report.build's report.md/html.
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ import requests
 
 from backup.schedule import BackupSchedule
 from chaos.checkers import objectives
-from chaos.observe import Sampler, take_snapshot
-from chaos.report import build_report
-from chaos.steady import SteadyContext, run_steady_state
-from chaos.workload import Workload, key_space
+from chaos.observers.samplers import Sampler, take_snapshot
+from chaos.report.build import build_report
+from chaos.run.steady import SteadyContext, run_steady_state
+from chaos.workloads.threads import Workload, key_space
 from harness.history import FaultEvent, HistoryWriter, NodeSnapshot, read_history
 from harness.record import RunRecord
 from harness.runs import new_run_dir
@@ -56,7 +56,7 @@ class DrillOptions:
 
 @dataclass(frozen=True)
 class DrillLoad:
-    """The workload settings chaos.workload.Workload reads."""
+    """The workload settings chaos.workloads.threads.Workload reads."""
 
     clients: int = 3
     read_ratio: float = 0.5

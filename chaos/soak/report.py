@@ -5,7 +5,7 @@ medians for memory (so one sample taken mid-fault cannot decide it), and the pea
 descriptors, whose count goes up and down with the connections open at the moment (a fault drops
 them, the pools open them again). A leak raises the last third's peak above the first's; the
 least-squares slope per hour is given too. History growth is the slope of its size after the
-warm-up. The plots follow chaos.plots: Agg canvas, fault windows shaded grey, seconds since the
+warm-up. The plots follow chaos.report.plots: Agg canvas, fault windows shaded grey, seconds since the
 start on the x axis.
 """
 from __future__ import annotations

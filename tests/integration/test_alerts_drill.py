@@ -10,8 +10,8 @@ import json
 import pytest
 import yaml
 
-from chaos.experiment import ALERTS_DIR, parse_experiment
-from chaos.runner import run_experiment
+from chaos.experiment.files import ALERTS_DIR, parse_experiment
+from chaos.run.runner import run_experiment
 from harness.history import AlertEvent, read_history
 from alerts.monitoring import init_stack
 from stack import Stack

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from chaos.experiment import parse_experiment
-from chaos.runner import run_experiment
+from chaos.experiment.files import parse_experiment
+from chaos.run.runner import run_experiment
 from stack import Stack
 from stack.config import test_config
 from tests.integration.live import restart_service

@@ -17,9 +17,9 @@ import sys
 
 import pytest
 
-from chaos.crosscheck import BINARY, crosscheck, porcupine_ops, render, run_porcupine
-from chaos.experiment import parse_experiment
-from chaos.runner import run_experiment
+from chaos.report.crosscheck import BINARY, crosscheck, porcupine_ops, render, run_porcupine
+from chaos.experiment.files import parse_experiment
+from chaos.run.runner import run_experiment
 from harness.history import HistoryWriter, Op, read_history
 from harness.pairs import pair_ops
 from stack import ROOT, Stack

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-from chaos.report import build_comparison, build_report
+from chaos.report.build import build_comparison, build_report
 from tests.unit.test_report import make_run_dir
 
 pytestmark = pytest.mark.integration

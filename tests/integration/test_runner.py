@@ -11,8 +11,8 @@ import time
 import pytest
 import yaml
 
-from chaos.experiment import EXPERIMENTS_DIR, parse_experiment
-from chaos.runner import run_experiment
+from chaos.experiment.files import EXPERIMENTS_DIR, parse_experiment
+from chaos.run.runner import run_experiment
 from harness.history import BreakerSample, FaultEvent, MetricSample, Op, read_history
 from stack import ROOT
 

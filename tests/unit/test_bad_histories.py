@@ -8,8 +8,8 @@ import pytest
 
 from chaos.checkers import CHECKERS, run_all
 from chaos.checkers import breakers, convergence, staleness
-from chaos.model import MetricExpectation
-from chaos.observe import check_metrics
+from chaos.experiment.model import MetricExpectation
+from chaos.observers.samplers import check_metrics
 from alerts.watch import check as check_alerts
 from harness.history import HistoryError, Op, read_history
 from harness.pairs import pair_ops

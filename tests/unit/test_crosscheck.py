@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.crosscheck import (EXIT_AGREE, EXIT_DISAGREE, EXIT_UNKNOWN, Crosscheck, porcupine_ops, render)
+from chaos.report.crosscheck import (EXIT_AGREE, EXIT_DISAGREE, EXIT_UNKNOWN, Crosscheck, porcupine_ops, render)
 from tests.unit.histories import H
 
 

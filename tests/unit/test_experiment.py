@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from chaos.experiment import (ExperimentError, catalogue, find_experiment, load_experiment,
+from chaos.experiment.files import (ExperimentError, catalogue, find_experiment, load_experiment,
                               parse_experiment)
-from chaos.schedule import FAULTS
+from chaos.nemesis.schedule import FAULTS
 from stack import ROOT
 
 GOOD = {
@@ -198,7 +198,7 @@ def test_ap_read_node_must_be_one_of_the_experiments_nodes():
 
 def test_the_alerts_drill_catalogue_covers_every_alert():
     from alerts.rules import ALERTS as RULES
-    from chaos.experiment import ALERTS_DIR
+    from chaos.experiment.files import ALERTS_DIR
     drill = [load_experiment(p) for p in catalogue(ALERTS_DIR)]
     assert sorted(e.alerts.expect_firing[0].name for e in drill) == sorted(RULES)
     assert all(e.alert_profile == "fast" and e.profile == "test" for e in drill)

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaos.checkers import CHECKERS
-from chaos.experiment import Experiment, ExperimentError, load_experiment, parse_experiment
-from chaos.thresholds import CHECKER_PARAMS
+from chaos.experiment.files import Experiment, ExperimentError, load_experiment, parse_experiment
+from chaos.experiment.thresholds import CHECKER_PARAMS
 
 SETTINGS = settings(max_examples=200, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

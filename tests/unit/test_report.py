@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from chaos.checkers import run_all
-from chaos.report import ReportError, build_comparison, build_report
+from chaos.report.build import ReportError, build_comparison, build_report
 from harness.history import (BreakerSample, FaultEvent, HistoryWriter, MetricSample, NodeSnapshot, Op,
                              read_history, to_dict)
 from harness.verdicts import compose

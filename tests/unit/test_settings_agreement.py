@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.config import TABLE
-from chaos.experiment import ExperimentError, parse_experiment
+from chaos.experiment.files import ExperimentError, parse_experiment
 from stack.config import PROFILES
 from stack.target import OVERRIDABLE, SETTINGS
 

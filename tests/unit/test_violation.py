@@ -8,8 +8,8 @@ import re
 import pytest
 
 from chaos.checkers import linearizable
-from chaos.report import build_report
-from chaos.violation import describe_violation, draw_violation, find_violation, label
+from chaos.report.build import build_report
+from chaos.report.violation import describe_violation, draw_violation, find_violation, label
 from harness.history import HistoryWriter, Op, read_history
 from harness.pairs import pair_ops
 from tests.unit.histories import H

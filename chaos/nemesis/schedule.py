@@ -1,7 +1,7 @@
 """The fault schedule: the experiment's fault names, their parameters, and the faults they build.
 
 Each entry of an experiment's `schedule` names one fault of `FAULTS` and its `params`. The same
-table validates the YAML (chaos.experiment) and builds the fault objects of chaos.faults here, so
+table validates the YAML (chaos.experiment.files) and builds the fault objects of chaos.faults here, so
 a parameter cannot be accepted by one and unknown to the other.
 """
 from __future__ import annotations

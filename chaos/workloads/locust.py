@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from chaos.workload import Stats
+from chaos.workloads.threads import Stats
 from harness.history import Op, read_history
 from loadtests.history import merge_histories
 from loadtests.workload import LoadError, start_locust
@@ -21,7 +21,7 @@ STARTUP_GUESS_S = 1.5  # Locust's start, before its first operation
 
 
 class LocustWorkload:
-    """The chaos.workload.Workload interface, driven by a headless Locust run."""
+    """The chaos.workloads.threads.Workload interface, driven by a headless Locust run."""
 
     def __init__(self, workload, urls: dict, run_id: str, recorder, run_dir, last_fault_end: float | None = None,
                  writes_stop_for: tuple = ()):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 
 from chaos.checkers import CHECKERS
-from chaos.model import WINDOWS
+from chaos.experiment.model import WINDOWS
 
 # The type of every checker parameter an experiment may set; typed here, in one place, so a bound
 # of the wrong shape is a problem with its path, never a crash inside a checker.

@@ -13,7 +13,7 @@ import time
 
 import requests
 
-from chaos.observe import breaker_states, scrape
+from chaos.observers.samplers import breaker_states, scrape
 from harness.verdicts import Verdict
 
 

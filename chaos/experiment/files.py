@@ -1,6 +1,6 @@
 """An experiment: one declarative value read from a YAML file, validated whole before anything runs.
 
-The value is chaos.model's Experiment; chaos.validation checks each field. Every problem in a file
+The value is chaos.experiment.model's Experiment; chaos.experiment.validation checks each field. Every problem in a file
 is reported at once, each naming the file, the field path and the fix. See docs/runner.md.
 """
 from __future__ import annotations
@@ -14,11 +14,11 @@ import yaml
 from alerts.rules import ALERTS
 from alerts.watch import parse_selector
 from app.config import TABLE as SETTINGS_TABLE
-from chaos.model import (ALERT_PROFILES, ENGINES, EXPERIMENTS_DIR, KEY_CHARS, METRICS, NAME, PROFILES,
+from chaos.experiment.model import (ALERT_PROFILES, ENGINES, EXPERIMENTS_DIR, KEY_CHARS, METRICS, NAME, PROFILES,
                          SERVICES, SETTINGS, STEADY_CHECKS, WINDOWS, AfterHeal, AlertExpectation, Alerts,
                          Experiment, ExperimentError, FaultSpec, MetricExpectation, SteadyCheck, Workload)
-from chaos.thresholds import check_checkers
-from chaos.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIELDS, _after_heal, _Checker, _metrics,
+from chaos.experiment.thresholds import check_checkers
+from chaos.experiment.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIELDS, _after_heal, _Checker, _metrics,
                               _schedule, _steady, _workload)
 
 __all__ = ["ALERTS_DIR", "ALERT_PROFILES", "ENGINES", "EXPERIMENTS_DIR", "KEY_CHARS", "METRICS", "NAME",

@@ -1,6 +1,6 @@
 """What an experiment is: one declarative value (plain frozen dataclasses), and its one error.
 
-chaos.validation builds these from plain data, field by field; chaos.experiment reads the YAML files.
+chaos.experiment.validation builds these from plain data, field by field; chaos.experiment.files reads the YAML files.
 See docs/runner.md for the schema.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from stack.target import OVERRIDABLE
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"
+EXPERIMENTS_DIR = Path(__file__).resolve().parent / "catalogue"
 SERVICES = ("cp", "ap")
 PROFILES = ("local", "test")
 ENGINES = ("threads", "locust")
@@ -43,7 +43,7 @@ class Workload:
     think_ms: float = 10.0
     max_ops: int = 100_000  # per client
     timeout_s: float = 2.0
-    engine: str = "threads"  # threads (chaos.workload) | locust (loadtests, in its own processes)
+    engine: str = "threads"  # threads (chaos.workloads.threads) | locust (loadtests, in its own processes)
     users: int = 0  # locust: users over every service (0: clients per service)
     spawn_rate: float = 0.0  # locust: users started per second (0: all at once)
 

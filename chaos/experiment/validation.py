@@ -1,4 +1,4 @@
-"""Validation: plain data (a parsed YAML document) field by field into chaos.model's values.
+"""Validation: plain data (a parsed YAML document) field by field into chaos.experiment.model's values.
 
 Every problem in a file is collected, each naming the field path and the fix, so one run of the
 validator lists them all. Unknown fields are errors (with a "did you mean"), so a typo cannot
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 
-from chaos.model import (ENGINES, KEY_CHARS, METRICS, NAME, STEADY_CHECKS, WINDOWS, AfterHeal, FaultSpec,
+from chaos.experiment.model import (ENGINES, KEY_CHARS, METRICS, NAME, STEADY_CHECKS, WINDOWS, AfterHeal, FaultSpec,
                          MetricExpectation, SteadyCheck, Workload)
-from chaos.schedule import FAULTS, REQUIRED, Param
+from chaos.nemesis.schedule import FAULTS, REQUIRED, Param
 from stack.config import proxy_name
 
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chaos.experiment import Experiment
+from chaos.experiment.files import Experiment
 from chaos.faults import FaultScope, Topology, heal
-from chaos.observe import Sampler, Snapshotter, check_metrics, wait_breakers_closed
-from chaos.progress import Progress
-from chaos.report import build_report
-from chaos.schedule import FaultContext, build_fault
-from chaos.steady import SteadyContext, run_steady_state
-from chaos.workload import Workload
+from chaos.observers.samplers import Sampler, Snapshotter, check_metrics, wait_breakers_closed
+from chaos.observers.progress import Progress
+from chaos.report.build import build_report
+from chaos.nemesis.schedule import FaultContext, build_fault
+from chaos.run.steady import SteadyContext, run_steady_state
+from chaos.workloads.threads import Workload
 from harness.history import FaultEvent, HistoryError, HistoryWriter, MetricSample, read_history
 from harness.record import RunRecord
 from harness.runs import new_run_dir
@@ -71,7 +71,7 @@ class Run:
         self.snapshotter = None
         self.alerting = None
         if exp.alerts:
-            from chaos.alerting import AlertProbe
+            from chaos.observers.alerting import AlertProbe
             self.alerting = AlertProbe(exp, stack, self.run_dir, say)
 
     def execute(self) -> RunOutcome:
@@ -154,7 +154,7 @@ class Run:
     def make_workload(self):
         exp = self.exp
         if exp.workload.engine == "locust":
-            from chaos.locust_workload import LocustWorkload
+            from chaos.workloads.locust import LocustWorkload
             last = max((s.end for s in exp.schedule), default=None)
             return LocustWorkload(exp.workload, self.urls, self.run_id, self.rec, self.run_dir, last,
                                   exp.after_heal.services)

@@ -23,7 +23,7 @@ from harness.history import Op, read_history
 from harness.pairs import pair_ops
 from harness.verdicts import worst
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / ".tools" / "bin" / "caplab-crosscheck"
 RESULTS = {"Ok": "valid", "Illegal": "invalid", "Unknown": "unknown"}
 EXIT_AGREE, EXIT_DISAGREE, EXIT_USAGE, EXIT_NOT_RUN, EXIT_UNKNOWN = 0, 1, 2, 3, 4

@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from chaos.checkers.common import Window, percentile
-from chaos.alert_timeline import ALERT_COLORS, alert_spans
+from chaos.report.alert_timeline import ALERT_COLORS, alert_spans
 from harness.history import BreakerSample, MetricSample, Op
 
 SERVICE_COLORS = {"cp": "#1f77b4", "ap": "#ff7f0e"}
