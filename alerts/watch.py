@@ -93,6 +93,33 @@ def _matches(ev: AlertEvent, name: str, labels: dict) -> bool:
     return ev.alert == name and all(ev.labels.get(k) == v for k, v in labels.items())
 
 
+def _timing(sel, events, start, heal, end, detect_within_s, resolve_within_s, problems, unknown) -> dict:
+    """One expected alert: pending, firing and resolved times; its problems and unknowns appended."""
+    name, labels = parse_selector(sel)
+    mine = [e for e in events if _matches(e, name, labels) and e.time >= start]
+    pending = next((e.time for e in mine if e.phase == "pending"), None)
+    firing = next((e.time for e in mine if e.phase == "firing"), None)
+    resolved = next((e.time for e in mine if e.phase == "resolved" and heal is not None
+                     and e.time >= heal), None)
+    row = {"alert": sel if isinstance(sel, str) else name,
+           "pending_after_s": _r(pending, start), "time_to_detect_s": _r(firing, start),
+           "time_to_resolve_s": _r(resolved, heal)}
+    if firing is None:
+        problems.append({**row, "problem": "never fired"})
+    elif detect_within_s is not None and firing - start > detect_within_s:
+        problems.append({**row, "problem": f"fired later than {detect_within_s}s"})
+    if heal is None or firing is None:
+        return row
+    if resolved is None:
+        if resolve_within_s is not None and end - heal >= resolve_within_s:
+            problems.append({**row, "problem": f"not resolved {resolve_within_s}s after heal"})
+        else:
+            unknown.append(f"{row['alert']} not resolved by the end of the history")
+    elif resolve_within_s is not None and resolved - heal > resolve_within_s:
+        problems.append({**row, "problem": f"resolved later than {resolve_within_s}s"})
+    return row
+
+
 def check(history, expect_firing=(), expect_quiet=(), detect_within_s: float | None = None,
           resolve_within_s: float | None = None) -> Verdict:
     """Time each expected alert from fault start to firing and from heal to resolved; check the
@@ -114,29 +141,7 @@ def check(history, expect_firing=(), expect_quiet=(), detect_within_s: float | N
             problems.append({"alert": e.alert, "labels": e.labels, "problem": "fired before the fault",
                              "at": round(e.time, 3)})
     for sel in expect_firing:
-        name, labels = parse_selector(sel)
-        mine = [e for e in events if _matches(e, name, labels) and e.time >= start]
-        pending = next((e.time for e in mine if e.phase == "pending"), None)
-        firing = next((e.time for e in mine if e.phase == "firing"), None)
-        resolved = next((e.time for e in mine if e.phase == "resolved" and heal is not None
-                         and e.time >= heal), None)
-        row = {"alert": sel if isinstance(sel, str) else name,
-               "pending_after_s": _r(pending, start), "time_to_detect_s": _r(firing, start),
-               "time_to_resolve_s": _r(resolved, heal)}
-        timings.append(row)
-        if firing is None:
-            problems.append({**row, "problem": "never fired"})
-        elif detect_within_s is not None and firing - start > detect_within_s:
-            problems.append({**row, "problem": f"fired later than {detect_within_s}s"})
-        if heal is None or firing is None:
-            continue
-        if resolved is None:
-            if resolve_within_s is not None and end - heal >= resolve_within_s:
-                problems.append({**row, "problem": f"not resolved {resolve_within_s}s after heal"})
-            else:
-                unknown.append(f"{row['alert']} not resolved by the end of the history")
-        elif resolve_within_s is not None and resolved - heal > resolve_within_s:
-            problems.append({**row, "problem": f"resolved later than {resolve_within_s}s"})
+        timings.append(_timing(sel, events, start, heal, end, detect_within_s, resolve_within_s, problems, unknown))
     for sel in expect_quiet:
         name, labels = parse_selector(sel)
         fired = [e for e in events if _matches(e, name, labels) and e.phase == "firing"]

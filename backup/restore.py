@@ -40,6 +40,18 @@ class RestoreReport:
         return not (self.repair or {}).get("error")
 
 
+def _repair(steps: Steps, repair) -> dict:
+    """Run the repair as the restore's last step; its error goes into the result, not up."""
+    try:
+        with steps.step("anti-entropy repair from the other nodes") as note:
+            result = repair()
+            note[0] = f"{result.get('keys')} keys compared, copied {result.get('copied')}"
+            return result
+    except Exception as exc:  # the node is restored; the report says the repair is still due
+        return {"error": f"{type(exc).__name__}: {exc}. Run it again when every node is up: "
+                         f"make repair (python -m app repair)"}
+
+
 def restore_snapshot(node, backup: Backup, *, force: bool = False, repair=None, progress=print,
                      ready_timeout: float = 120.0, aof_timeout: float = 120.0) -> RestoreReport:
     """Put ``backup`` back on ``node`` (a stack RedisNode) and bring the node up on that data.
@@ -92,15 +104,7 @@ def restore_snapshot(node, backup: Backup, *, force: bool = False, repair=None, 
             note[0] = f"{keys} keys (backup: {manifest.keys})"
     except (BackupError, StackError, OSError) as exc:
         raise BackupError(f"restore of {node.node} failed: {exc}.{undo}") from None
-    result = None
-    if repair is not None:
-        try:
-            with steps.step("anti-entropy repair from the other nodes") as note:
-                result = repair()
-                note[0] = f"{result.get('keys')} keys compared, copied {result.get('copied')}"
-        except Exception as exc:  # the node is restored; the report says the repair is still due
-            result = {"error": f"{type(exc).__name__}: {exc}. Run it again when every node is up: "
-                               f"make repair (python -m app repair)"}
+    result = _repair(steps, repair) if repair is not None else None
     report = RestoreReport(node.node, backup.name, str(aside) if aside else None, keys, result,
                            steps.done, steps.seconds)
     progress(f"[restore {node.node}] {'done' if report.ok else 'restored, but repair failed'} "

@@ -156,7 +156,7 @@ def convergence(stack: Stack, partition_s: float, say) -> dict:
             "breaker_closed_after_s": closed, "converged_after_s": drained}
 
 
-def main(argv=None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--seconds", type=number(1, 3600), default=10, help="wrk duration per measurement")
     p.add_argument("--connections", type=integer_list(1, 10_000), default="16,64")
@@ -172,6 +172,11 @@ def main(argv=None) -> int:
                    help="also measure CP and AP under sync workers against gevent (only: nothing else)")
     p.add_argument("--no-extras", action="store_true",
                    help="throughput only: skip fail-fast, hint replay and convergence (and the report)")
+    return p
+
+
+def main(argv=None) -> int:
+    p = parser()
     args = p.parse_args(argv)
     wrong = set(args.targets.split(",")) - {"baseline", "cp", "ap", "baseline-via-toxiproxy"}
     if wrong:
@@ -222,15 +227,20 @@ def main(argv=None) -> int:
         for proc in procs:
             proc.stop()
         stack.down(progress=lambda _m: None)
+    write_results(results, started, argv, args.out, conns, say)
+    return 0
+
+
+def write_results(results: dict, started, argv, out: str, conns, say) -> None:
+    """runs/bench/<stamp>/results.json and the Markdown report (docs/benchmarks.md by default)."""
     results["meta"] = report.machine(started, " ".join(["make bench"] + (argv or sys.argv[1:])))
     out_dir = ROOT / "runs" / "bench" / started.strftime("%Y%m%dT%H%M%SZ")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2))
     text = report.markdown(results, conns[0])
-    Path(args.out).write_text(text)
-    say(f"\nwrote {args.out} and {out_dir / 'results.json'}")
+    Path(out).write_text(text)
+    say(f"\nwrote {out} and {out_dir / 'results.json'}")
     say(report.summary(results, conns[0]))
-    return 0
 
 
 if __name__ == "__main__":

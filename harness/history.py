@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Union
+from typing import Union
 
 OP_TYPES = ("invoke", "ok", "fail", "info")
 COMPLETIONS = ("ok", "fail", "info")
@@ -174,25 +174,6 @@ def from_dict(d: dict) -> Event:
         return cls(**kwargs)
     except TypeError as e:
         raise ValueError(f"bad {cls.__name__} event {d!r}: {e}") from None
-
-
-def classify(status: int | None, body: Any = None, exc: BaseException | None = None) -> str:
-    """Return the completion type (ok, fail or info) of an HTTP answer, or of the exception raised instead."""
-    if exc is not None:
-        # A timeout or dropped connection may have reached the service: the write may have happened.
-        return "info"
-    if status is None:
-        return "info"
-    if 200 <= status < 300:
-        return "ok"
-    if status == 404 and isinstance(body, dict) and "value" in body:
-        return "ok"  # a read of an absent key: the data endpoints answer 404 with value null
-    if 400 <= status < 500:
-        return "fail"  # bad input or rate limited: refused before touching any node
-    outcome = body.get("outcome") if isinstance(body, dict) else None
-    if status == 503 and outcome == "not_applied":
-        return "fail"
-    return "info"  # 503 "unknown", or any other 5xx: the service cannot vouch for the outcome
 
 
 class HistoryWriter:

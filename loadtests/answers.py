@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from harness.history import classify
+from harness.outcomes import classify
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,8 @@ def _relevant(ops: list[Completed]) -> list[Completed]:
     return keep
 
 
+# The one function over 60 lines (tests/unit/test_sizes.py names it): the search loop keeps its
+# frontier, memo and bounds in locals on purpose; split into calls, each step of millions pays for them.
 def check_key(ops: list[Completed], max_steps: int = 2_000_000, time_limit_s: float = 30.0) -> dict:
     """Search one key's operations for a linearization; return validity, steps, and a failure window."""
     ops = _relevant(ops)

@@ -17,8 +17,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from chaos.checkers.common import fault_windows
-from chaos.report.window_table import ms, shaded_windows, window_table
-from chaos.report.plots import Column, fault_label, plot_grid
+from chaos.report.window_table import fault_label, ms, shaded_windows, window_table
+from chaos.report.plots import Column, plot_grid
 from chaos.report.violation import describe_violation, draw_violation, find_violation
 from harness.history import Op, read_history
 from harness.record import RecordError, read_record

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from chaos.checkers.common import Window, percentile
+from chaos.checkers.common import percentile
 from chaos.report.alert_timeline import ALERT_COLORS, alert_spans
 from harness.history import BreakerSample, MetricSample, Op
 
@@ -294,9 +294,3 @@ def _node_color(node: str) -> str:
     digits = "".join(ch for ch in node if ch.isdigit())
     i = int(digits) - 1 if digits else sum(map(ord, node))
     return NODE_COLORS[i % len(NODE_COLORS)]
-
-
-def fault_label(w: Window) -> str:
-    """Return how a fault window is named under the plots: 'partition g2 5.0–13.0 s'."""
-    end = "end of run" if math.isinf(w.end) else f"{w.end:.1f} s"
-    return f"{w.name} {w.target} {w.start:.1f}–{end}".replace("  ", " ")

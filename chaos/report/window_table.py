@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from chaos.checkers.availability import window_rows
-from chaos.checkers.common import fault_windows, transition_windows
+from chaos.checkers.common import Window, fault_windows, transition_windows
 from harness.history import HistoryError
 
 
@@ -47,3 +47,9 @@ def ms(seconds: float) -> str:
 
 def _time(t, open_end: str) -> str:
     return open_end if t is None else f"{t:.3f}".rstrip("0").rstrip(".")
+
+
+def fault_label(w: Window) -> str:
+    """Return how a fault window is named under the plots: 'partition g2 5.0–13.0 s'."""
+    end = "end of run" if math.isinf(w.end) else f"{w.end:.1f} s"
+    return f"{w.name} {w.target} {w.start:.1f}–{end}".replace("  ", " ")

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import requests
 
-from harness.history import Op, classify
+from harness.history import Op
+from harness.outcomes import classify
 
 
 @dataclass

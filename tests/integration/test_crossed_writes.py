@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from chaos.checkers import linearizable
-from harness.history import classify
+from harness.outcomes import classify
 from stack import Stack
 from stack.config import test_config
 from tests.integration.live import restart_service, wait_breakers_closed

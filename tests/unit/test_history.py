@@ -6,7 +6,8 @@ from datetime import datetime
 import pytest
 
 from harness.history import (MetricSample, BreakerSample, FaultEvent, HistoryWriter, NodeSnapshot, NullRecorder, Op,
-                             classify, read_history)
+                             read_history)
+from harness.outcomes import classify
 from harness.pairs import pair_ops
 from harness.runs import latest_run, new_run_dir
 
