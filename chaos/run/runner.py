@@ -23,7 +23,8 @@ from chaos.observers.progress import Progress
 from chaos.report.build import build_report
 from chaos.nemesis.schedule import FaultContext, build_fault
 from chaos.run.steady import SteadyContext, run_steady_state
-from chaos.workloads.threads import Workload
+from chaos import workloads
+from chaos.run.protocols import Observer, Workload
 from harness.history import FaultEvent, HistoryError, HistoryWriter, MetricSample, read_history
 from harness.record import RunRecord
 from harness.runs import new_run_dir
@@ -68,6 +69,9 @@ class Run:
         self.t0 = time.monotonic()
         self.notes: list[str] = []
         self.heal_report = None
+        self.checkers_used: dict = {}
+        self.workload: Workload | None = None
+        self.sampler: Observer | None = None
         self.snapshotter = None
         self.alerting = None
         if exp.alerts:
@@ -121,7 +125,7 @@ class Run:
         ctx = FaultContext(self.tp, Topology(services=list(SERVICES), nodes=list(cfg.nodes)), list(exp.services),
                            nodes=self.stack.nodes, state_dir=state_dir(self.stack))
         self.sampler = Sampler(self.urls, self.rec)
-        self.workload = self.make_workload()
+        self.workload = workloads.for_experiment(self.exp, self.urls, self.run_id, self.rec, self.run_dir, self.seed)
         progress = Progress(exp.workload.duration_s, self.stream)
         pending = sorted(exp.schedule, key=lambda s: s.at)
         active: dict = {}
@@ -150,15 +154,6 @@ class Run:
         finally:
             progress.done()
             self.workload.stop()
-
-    def make_workload(self):
-        exp = self.exp
-        if exp.workload.engine == "locust":
-            from chaos.workloads.locust import LocustWorkload
-            last = max((s.end for s in exp.schedule), default=None)
-            return LocustWorkload(exp.workload, self.urls, self.run_id, self.rec, self.run_dir, last,
-                                  exp.after_heal.services)
-        return Workload(exp.workload, self.urls, self.run_id, self.rec, seed=self.seed)
 
     def _on_event(self, spec, target):
         def record(fault, phase):
@@ -202,7 +197,7 @@ class Run:
         verdicts.append(Verdict("heal", "valid" if report.ok else "invalid",
                                 "every fault removed" if report.ok else "; ".join(report.errors),
                                 figures=self.heal_report))
-        if hasattr(self, "workload"):
+        if self.workload is not None:
             self.start_snapshots()
             self.workload.stop()
         if self.snapshotter is not None:
@@ -211,7 +206,7 @@ class Run:
         closed, waited, states = wait_breakers_closed(self.urls, self.reset_s + 10)
         self.notes.append(f"breakers {'closed' if closed else 'NOT closed'} {waited:.1f} s after the heal: {states}")
         time.sleep(0.5)  # a last round of samples with the breakers closed
-        if hasattr(self, "sampler"):
+        if self.sampler is not None:
             self.sampler.stop()
         verdicts.append(run_steady_state(self.steady, self.exp.steady_after, "after", self.reset_s + 5))
         if self.alerting:
@@ -223,11 +218,8 @@ class Run:
     def judge(self) -> list[Verdict]:
         from chaos.checkers import run_all
         self.rec.close()
-        workload = getattr(self, "workload", None)
-        if workload is not None and hasattr(workload, "merge_into"):
-            workload.merge_into(self.run_dir / "history.jsonl")
-            if workload.error:
-                self.notes.append(f"Locust: {workload.error}")
+        if self.workload is not None:
+            self.notes += self.workload.finish(self.run_dir / "history.jsonl")
         try:
             history = read_history(self.run_dir / "history.jsonl")
         except HistoryError as err:  # a line no checker can read: say which, instead of crashing the run
@@ -255,14 +247,14 @@ class Run:
 
     def finish(self, verdicts: list[Verdict], aborted: str | None = None) -> RunOutcome:
         overall = compose(verdicts).valid if not aborted else "unknown"
-        stats = getattr(getattr(self, "workload", None), "stats", None)
+        stats = self.workload.stats if self.workload is not None else None
         record = RunRecord(
             experiment=self.exp.name, title=self.exp.title, hypothesis=self.exp.hypothesis,
             overall=overall, aborted=aborted, verdicts=verdicts,
             started_at=self.started_at, duration_s=round(time.monotonic() - self.t0, 2),
             run_id=self.run_id, seed=self.seed,
             ops={f"{s}:{k}": n for (s, k), n in sorted(stats.counts.items())} if stats else {},
-            checkers=getattr(self, "checkers_used", {}), heal=self.heal_report, notes=self.notes,
+            checkers=self.checkers_used, heal=self.heal_report, notes=self.notes,
             stack={"run_dir": str(self.stack.run_dir), "nodes": list(self.stack.config.nodes),
                    "profile": self.stack.config.profile, "services": self.urls,
                    **{k: number(self.settings, k, None) for k in

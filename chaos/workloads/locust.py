@@ -76,12 +76,11 @@ class LocustWorkload:
         finally:
             self.run.stop()
 
-    def merge_into(self, history_path) -> int:
-        """Merge Locust's history into the run's; count its completions for results.json."""
-        if not self.history_path.exists():
-            return 0
-        n = merge_histories([history_path, self.history_path], history_path)
-        for e in read_history(self.history_path):
-            if isinstance(e, Op) and e.type != "invoke":
-                self.stats.add(e.service, e.type)
-        return n
+    def finish(self, history_path) -> list[str]:
+        """Merge Locust's history into the run's; count its completions for results.json; say what failed."""
+        if self.history_path.exists():
+            merge_histories([history_path, self.history_path], history_path)
+            for e in read_history(self.history_path):
+                if isinstance(e, Op) and e.type != "invoke":
+                    self.stats.add(e.service, e.type)
+        return [f"Locust: {self.error}"] if self.error else []
