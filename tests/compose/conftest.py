@@ -3,9 +3,11 @@
 These tests build images and start containers, so they run only from `make compose-test`, which
 installs podman, builds the local images (scripts/images.sh) and sets CAPLAB_COMPOSE_TEST=1.
 One compose project of their own (caplabtest<offset>) on host ports shifted by 10500 +
-CAPLAB_TEST_PORT_OFFSET, so they run beside the local stack and the rest of the suite: every
-other stack shifts the spec's ports by whole thousands (tests by 10000 + the offset), and no spec
-port plus 500 is another spec port modulo 1000, so none of theirs can be one of these. The ports
+CAPLAB_TEST_PORT_OFFSET, so they run beside the local stack and the rest of the suite: the
+local stack and the suite's test stacks shift the spec's ports by whole thousands (tests by
+10000 + the offset), and no spec port plus 500 is another spec port modulo 1000, so none of theirs
+can be one of these. The soak test shifts by 8500 + its offset: it meets these ports only when its
+offset is this run's plus 2000 (and CI runs the two one after the other). The ports
 stay below Linux's ephemeral range (32768 and up), where a client's connection can hold a port
 just as the stack wants to bind it. Whatever happens, the project is taken down with its volumes.
 """
