@@ -393,6 +393,15 @@ def test_dockerignore_keeps_the_context_small():
     assert ".env" in ignored, "secrets must not reach the build context"
 
 
+def test_everything_the_dockerfile_copies_reaches_the_build_context():
+    ignored = {ln.strip().rstrip("/") for ln in (ROOT / ".dockerignore").read_text().splitlines()
+               if ln.strip() and not ln.startswith("#")}
+    for op, args in dockerfile():
+        if op == "COPY":
+            source = args.split()[0].rstrip("/")
+            assert source not in ignored, f".dockerignore drops {source}/, which the Dockerfile copies"
+
+
 # --- docs ----------------------------------------------------------------------------------------
 
 def test_configuration_doc_covers_every_setting():
