@@ -1,0 +1,1 @@
+"""Running one experiment: the lifecycle (runner.py) and the steady-state checks before and after."""
