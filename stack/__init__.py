@@ -153,7 +153,7 @@ class Stack:
         except (OSError, ValueError):
             recorded = []
         left = [ManagedProcess(name, [exe], self.run_dir) for name, exe in recorded if name not in names]
-        return [*self.attached.values(), *left]
+        return [*self.attached.values(), *(p for p in left if p.running())]  # stopped leftovers are gone
 
     def _record_attached(self):
         if self.config.alerts and not self.attached:
