@@ -71,7 +71,7 @@ class _Checker:
             self.bad(path, "is missing" if value is None else f"must be text, got {value!r}",
                      f"add {path}: <{what or 'text'}>")
             return ""
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             self.bad(path, f"{value!r} is not allowed", f"use {what}")
         return value
 

@@ -203,3 +203,13 @@ def test_the_alerts_drill_catalogue_covers_every_alert():
     assert sorted(e.alerts.expect_firing[0].name for e in drill) == sorted(RULES)
     assert all(e.alert_profile == "fast" and e.profile == "test" for e in drill)
     assert find_experiment("hint-backlog").parent == ALERTS_DIR
+
+
+@pytest.mark.parametrize("changes,field", [
+    ({"workload": {"clients": 2, "duration_s": 20, "key_prefix": "acct\n"}}, "workload.key_prefix"),
+    ({"schedule": [{"name": "cut-g2\n", "at": 5, "duration": 10, "fault": "cut_node", "params": {"node": "g2"}}]},
+     "schedule[0].name"),
+])
+def test_a_trailing_newline_is_not_allowed_in_a_name_or_key(changes, field):
+    found = problems(with_(**changes))
+    assert any(field in p and "is not allowed" in p for p in found), found
