@@ -56,6 +56,13 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.05):
     raise StackError(f"{what} not ready after {timeout:.0f}s" + (f" (last error: {last})" if last else ""))
 
 
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
 class ManagedProcess:
     """One child process: started detached, remembered in ``<run_dir>/<name>.pid``, logs in logs/."""
 
@@ -142,8 +149,47 @@ class ManagedProcess:
             self._signal(pid, signal.SIGKILL)
             while self._alive(pid):
                 time.sleep(0.02)
+        self._stop_group(pid, deadline)
         self.pidfile.unlink(missing_ok=True)
+        self._wait_port_free(timeout=5.0)
         return True
+
+    def _stop_group(self, pgid: int, deadline: float) -> None:
+        """Wait for the rest of the process group (gunicorn's workers) to go, SIGKILL it at ``deadline``.
+
+        The process was started in its own session, so its group id is its pid. A gunicorn master
+        can exit before its workers do, and a worker still holds the listening socket: returning
+        then let a restart on the same port fail with "already in use"."""
+        while self._group_alive(pgid):
+            if time.monotonic() >= deadline:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                deadline = float("inf")
+            time.sleep(0.02)
+
+    @staticmethod
+    def _group_alive(pgid: int) -> bool:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # not ours: someone else's group, leave it
+            return False
+        try:  # a group of zombies only (nobody reaped them yet) holds no socket
+            return any(ManagedProcess._state(int(p.name)) not in (None, "Z")
+                       for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == pgid)
+        except OSError:
+            return True
+
+    def _wait_port_free(self, timeout: float) -> None:
+        """Return once nothing listens on our port any more (or after ``timeout``)."""
+        if self.port is None:
+            return
+        deadline = time.monotonic() + timeout
+        while port_in_use(self.port) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def freeze(self, timeout: float = 2.0):
         """SIGSTOP: the process stops where it is, mid-request, as on a power cut.

@@ -76,3 +76,42 @@ def test_labelled_series_exist_at_zero_before_anything_happens(live, tmp_path):
         values = metric_values(text, metric)
         for s in series:
             assert values.get(s) == 0, f"{metric}{s} missing or not 0: {values}"
+
+
+# A parent that exits at once on SIGTERM while its child (like a gunicorn worker) keeps the
+# listening socket a little longer: stop() must not return while the port is still held.
+_LINGERING_CHILD = r'''
+import os, signal, socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+if os.fork() == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(float(sys.argv[2])); os._exit(0)
+signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+while True:
+    time.sleep(1)
+'''
+
+
+@pytest.mark.parametrize("linger_s, timeout_s", [(0.8, 10.0), (30.0, 1.0)])
+def test_stop_returns_only_once_the_whole_group_has_let_go_of_the_port(tmp_path, linger_s, timeout_s):
+    from stack.process import port_in_use
+    import socket
+    with socket.socket() as s:  # a free port on loopback
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "lingering.py"
+    script.write_text(_LINGERING_CHILD)
+    proc = ManagedProcess("lingering", [sys.executable, str(script), str(port), str(linger_s)], tmp_path,
+                          port=port, ready=lambda: port_in_use(port))
+    try:
+        proc.start()
+        assert proc.stop(timeout=timeout_s)
+        # the child ignored SIGTERM: it lingered (0.8 s) or was SIGKILLed at the timeout (1 s)
+        assert not port_in_use(port)
+        again = ManagedProcess("lingering", [sys.executable, str(script), str(port), "0"], tmp_path,
+                               port=port, ready=lambda: port_in_use(port))
+        assert again.start()  # the restart that used to find the port "already in use"
+        again.stop()
+    finally:
+        proc.stop(timeout=0.5)
