@@ -24,13 +24,14 @@ NODE   ?=
 FORCE  ?=
 BACKUP_ARGS ?=
 
-.PHONY: help setup setup-all test test-busy test-unit test-integration demo up down status repair bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill soak clean compose-images compose-test
+.PHONY: help setup setup-all test test-busy test-unit test-integration demo up down status repair dashboard bench load chaos chaos-all heal alerts-render alerts-test alerts-drill backup verify restore backup-schedule drill soak clean compose-images compose-test
 
 help:
 	@echo "make demo   - set up, start the local stack, show CP and AP under a partition, then run it as a checked experiment"
 	@echo "make test   - set up everything and run the whole suite"
 	@echo "make up | down | status   - the local stack (NODES=$(NODES), RUN_DIR=$(RUN_DIR))"
 	@echo "make repair - AP anti-entropy repair over the local stack's nodes"
+	@echo "make dashboard - the live page on http://127.0.0.1:8080/: CP and AP during a run, fault bands, halt"
 	@echo "make chaos EXP=<name> | chaos-all | heal  - experiments (python -m chaos list shows them)"
 	@echo "make bench  - the performance benchmark; writes docs/benchmarks.md"
 	@echo "make load [SERVICE=cp|ap|both USERS= DURATION= SHAPE=steady|step|spike|soak P95_MS= MAX_ERROR_RATE= WORKERS= HISTORY=1]"
@@ -70,6 +71,10 @@ demo: setup
 up: setup
 	@$(if $(ALERTS),scripts/setup.sh prometheus alertmanager,true)
 	@$(PY) -m $(if $(ALERTS),alerts.monitoring,stack) up --run-dir $(RUN_DIR) --nodes $(NODES)
+
+# The live dashboard of the stack in RUN_DIR (docs/dashboard.md); it follows every run made on it.
+dashboard: setup
+	@$(PY) -m dashboard --stack-run-dir $(RUN_DIR) --nodes $(NODES)
 
 down:
 	@if [ -x $(PY) ]; then $(PY) -m stack down --run-dir $(RUN_DIR); fi

@@ -46,6 +46,7 @@ class StackConfig:
     alerts: bool = False  # also run Prometheus (and Alertmanager) with caplab's alert rules
     prometheus_port: int = 9090
     alertmanager_port: int = 9093
+    dashboard_port: int = 8080  # make dashboard (dashboard/)
     webhook_port: int = 0  # with alerts: also run Alertmanager, routing to a webhook on this port
     webhook_receiver: bool = False  # with a webhook port: the stack runs the receiver too (make up ALERTS=1)
     alert_profile: str = ""  # fast | spec; empty: fast for the "test" profile, spec otherwise
@@ -97,7 +98,8 @@ def test_config(run_dir: Path, offset: int = 0, **changes) -> StackConfig:
     return StackConfig(run_dir=Path(run_dir), profile="test", redis_base_port=16380 + offset,
                        toxiproxy_port=18474 + offset, proxy_base_port=17000 + offset,
                        service_ports={"cp": 15001 + offset, "ap": 15002 + offset},
-                       prometheus_port=19090 + offset, alertmanager_port=19093 + offset, **changes)
+                       prometheus_port=19090 + offset, alertmanager_port=19093 + offset,
+                       dashboard_port=15080 + offset, **changes)
 
 
 test_config.__test__ = False  # a factory, not a test, though modules that import it are collected

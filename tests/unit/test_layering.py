@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # package -> floor. A package may import its own modules and those of lower floors only.
-FLOORS = {"app": 1, "harness": 1, "stack": 2, "alerts": 3, "backup": 3, "loadtests": 3, "bench": 3, "chaos": 4}
+FLOORS = {"app": 1, "harness": 1, "stack": 2, "alerts": 3, "backup": 3, "loadtests": 3, "bench": 3, "chaos": 4,
+          "dashboard": 5}
 
 
 def _modules() -> dict[str, Path]:
