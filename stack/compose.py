@@ -34,7 +34,8 @@ SERVICE_LABEL = "com.docker.compose.service"
 HOST_PORTS = {"CP_PORT": 5001, "AP_PORT": 5002, "DB_G1_PORT": 6381, "DB_G2_PORT": 6382,
               "TOXIPROXY_PORT": 8474, "CP_G1_PROXY_PORT": 7101, "CP_G2_PROXY_PORT": 7102,
               "AP_G1_PROXY_PORT": 7201, "AP_G2_PROXY_PORT": 7202, "PROMETHEUS_PORT": 9090,
-              "ALERTMANAGER_PORT": 9093, "WEBHOOK_PORT": 9095}
+              "ALERTMANAGER_PORT": 9093, "WEBHOOK_PORT": 9095,
+              "GRAFANA_PORT": 3000}
 NODES = ("g1", "g2")
 
 
@@ -229,7 +230,7 @@ class ComposeStack:
 
     def down(self, progress=print, volumes: bool = True) -> None:
         """`down` with every profile (a plain `down` after `--profile monitoring up` fails under podman)."""
-        self.compose("--profile", "monitoring", "down", *(["-v"] if volumes else []), profiles=(), timeout=300)
+        self.compose("--profile", "monitoring", "--profile", "grafana", "down", *(["-v"] if volumes else []), profiles=(), timeout=300)
         self._names = {}
         progress(f"compose down: project {self.project}{' and its volumes' if volumes else ''}")
 

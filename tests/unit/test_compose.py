@@ -116,8 +116,9 @@ def test_service_set_matches_the_stack(services):
     expected = {db(n) for n in STACK.nodes} | {app(s) for s in SERVICES} | {"toxiproxy"}
     assert {name for name, svc in services.items() if not svc.get("profiles")} == expected
     # `make up ALERTS=1` has the same three; compose starts them with --profile monitoring only
-    assert {name for name, svc in services.items() if svc.get("profiles")} == set(MONITORING)
+    assert {name for name, svc in services.items() if svc.get("profiles")} == {*MONITORING, "grafana"}
     assert all(services[name]["profiles"] == ["monitoring"] for name in MONITORING)
+    assert services["grafana"]["profiles"] == ["grafana"]  # no podman stand-in: never with monitoring alone
 
 
 def test_each_service_runs_its_mode_on_the_stack_port(services):
