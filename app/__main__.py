@@ -1,4 +1,4 @@
-"""Command line: ``python -m app serve --mode cp|ap``, ``python -m app check-config``, ``python -m app repair``."""
+"""Command line: ``python -m app serve --mode cp|ap|native``, ``python -m app check-config``, ``python -m app repair``."""
 from __future__ import annotations
 
 import argparse
@@ -12,9 +12,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app", description="caplab CP/AP services")
     sub = parser.add_subparsers(dest="cmd", required=True)
     serve = sub.add_parser("serve", help="validate the settings, then run the service under gunicorn")
-    serve.add_argument("--mode", choices=["cp", "ap"], default=os.environ.get("APP_MODE"))
+    serve.add_argument("--mode", choices=["cp", "ap", "native"], default=os.environ.get("APP_MODE"))
     check = sub.add_parser("check-config", help="validate the settings from the environment and exit")
-    check.add_argument("--mode", choices=["cp", "ap"], default=os.environ.get("APP_MODE"))
+    check.add_argument("--mode", choices=["cp", "ap", "native"], default=os.environ.get("APP_MODE"))
     sub.add_parser("repair", help="run a full anti-entropy pass over every node (AP records)")
     args = parser.parse_args(argv)
 

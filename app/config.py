@@ -38,7 +38,7 @@ class Var:
 
 
 TABLE = (
-    Var("APP_MODE", "mode", None, p.choice("cp", "ap", fold=str.lower)),
+    Var("APP_MODE", "mode", None, p.choice("cp", "ap", "native", fold=str.lower)),
     Var("REDIS_NODES", "nodes", "g1=127.0.0.1:6379", p.nodes),
     Var("SECRET_KEY", "secret_key", None, p.secret_key),
     Var("REDIS_PASSWORD", "redis_password", "", p.password),
@@ -52,6 +52,15 @@ TABLE = (
     Var("MAX_VALUE_BYTES", "max_value_bytes", "65536", p.integer(1, 16 * 1024 * 1024, " bytes")),
     Var("REDIS_RETRIES", "redis_retries", "0", p.integer(0, 3)),
     Var("AP_READ_NODE", "ap_read_node", "", p.node_name_or_empty),
+    # native: Redis's own replication, the primary found through Sentinel (app/native.py).
+    Var("NATIVE_SENTINELS", "native_sentinels", "", p.addresses),
+    Var("NATIVE_MASTER_NAME", "native_master_name", "caplab", p.node_name_or_empty),
+    Var("NATIVE_PEERS", "native_peers", "", p.nodes_or_empty),
+    Var("NATIVE_REPLICATION", "native_replication", "async", p.choice("async", "wait", "min-replicas")),
+    Var("NATIVE_REPLICAS", "native_replicas", "1", p.integer(1, 8)),
+    Var("NATIVE_WAIT_TIMEOUT_MS", "native_wait_timeout_ms", "100", p.integer(1, 60_000, " ms")),
+    Var("NATIVE_MAX_LAG_SEC", "native_max_lag_sec", "2", p.integer(1, 3600, " s")),
+    Var("NATIVE_READ_FROM", "native_read_from", "primary", p.choice("primary", "replica")),
     Var("MAINTENANCE_INTERVAL_SEC", "maintenance_interval_sec", "1.0", p.number(0.05, 60, " s")),
     Var("CAPLAB_TEST_UNSAFE_CP_READ", "unsafe_cp_single_node_read", "0", p.boolean),
     Var("CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK", "unsafe_cp_crossed_ack", "0", p.boolean),
@@ -87,6 +96,14 @@ class Settings:
     max_value_bytes: int
     redis_retries: int
     ap_read_node: str
+    native_sentinels: tuple
+    native_master_name: str
+    native_peers: tuple
+    native_replication: str
+    native_replicas: int
+    native_wait_timeout_ms: int
+    native_max_lag_sec: int
+    native_read_from: str
     maintenance_interval_sec: float
     # Test-only: CP reads one node without a quorum, to show the linearizability checker bites.
     unsafe_cp_single_node_read: bool
@@ -168,6 +185,22 @@ def load_settings(env=None, mode: str | None = None, **overrides) -> Settings:
         if values["ap_read_node"] not in names:
             problems.append(f"AP_READ_NODE={values['ap_read_node']!r} is not one of REDIS_NODES "
                             f"({', '.join(names)})")
+    if values.get("mode") == "native":
+        _check_native(values, names, problems)
     if problems:
         raise ConfigError(problems)
     return Settings(**values)
+
+
+def _check_native(values, names, problems):
+    """native needs Sentinels to ask, and a peer address per node if the nodes announce one."""
+    if "native_sentinels" in values and not values["native_sentinels"]:
+        problems.append("NATIVE_SENTINELS is empty; APP_MODE=native needs the Sentinels as host:port "
+                        "entries separated by commas, e.g. '127.0.0.1:26379,127.0.0.1:26380'")
+    peers = [n.name for n in values.get("native_peers", ())]
+    if peers and names and sorted(peers) != sorted(names):
+        problems.append(f"NATIVE_PEERS names {', '.join(peers)} but REDIS_NODES names {', '.join(names)}; "
+                        f"give every node exactly one peer address")
+    if "native_master_name" in values and not p.NODE_NAME.fullmatch(values["native_master_name"]):
+        problems.append(f"NATIVE_MASTER_NAME={values['native_master_name']!r} is invalid; name the primary "
+                        f"as the Sentinels monitor it: lowercase letters, digits and '_', at most 16")

@@ -36,6 +36,10 @@ HINTS_PENDING = Gauge("caplab_hints_pending", "Keys with a pending hint for this
 HINTS_REPLAYED = Counter("caplab_hints_replayed_total", "Hinted records replayed to a node (AP).", ["node"])
 CP_REFUSALS = Counter("caplab_cp_refusals_total", "CP requests refused, by operation and outcome.",
                       ["operation", "outcome"])
+NATIVE_REFUSALS = Counter("caplab_native_refusals_total", "native requests answered 503, by operation and outcome.",
+                          ["operation", "outcome"])
+NATIVE_PRIMARY = Gauge("caplab_native_primary", "1 for the node this worker writes to as primary (native).",
+                       ["node"], multiprocess_mode="livemax")
 BREAKER_TRANSITIONS = Counter("caplab_breaker_transitions_total", "Breaker state changes, by new state.",
                               ["node", "state"])
 REPAIRED = Counter("caplab_repair_records_copied_total", "Records copied by anti-entropy repair.", ["node"])
@@ -59,10 +63,14 @@ def init_series(mode: str, nodes) -> None:
         BREAKER_STATE.labels(node=node).set(0)
         STALENESS.labels(node=node).set(0)
         HINTS_PENDING.labels(node=node).set(0)
-    if mode == "cp":
+    if mode in ("cp", "native"):
+        refusals = CP_REFUSALS if mode == "cp" else NATIVE_REFUSALS
         for operation in CP_OPERATIONS:
             for outcome in CP_OUTCOMES:
-                CP_REFUSALS.labels(operation=operation, outcome=outcome)
+                refusals.labels(operation=operation, outcome=outcome)
+    if mode == "native":
+        for node in nodes:
+            NATIVE_PRIMARY.labels(node=node).set(0)
     for operation in DATA_OPERATIONS:
         LATENCY.labels(mode=mode, operation=operation)
         for status in DATA_STATUSES:

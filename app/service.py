@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from .ap import APStore
 from .cp import CPStore
+from .native import NativeStore, node_settings
 from .gate import FairGate
 from .metrics import BREAKER_STATE, STATE_VALUES, init_series
 from .nodes import MAX_IN_FLIGHT, Node
@@ -28,11 +29,12 @@ class Service:
         # Under gevent, a greenlet per connection: slow clients only hold greenlets, and requests
         # that reach the nodes are bounded here (created after gunicorn patched threading).
         self._in_flight = FairGate(MAX_IN_FLIGHT)
-        self.nodes = [Node(a, settings, on_breaker_close=self._on_breaker_close) for a in settings.nodes]
+        node_cfg = node_settings(settings) if self.mode == "native" else settings
+        self.nodes = [Node(a, node_cfg, on_breaker_close=self._on_breaker_close) for a in settings.nodes]
         writer = secrets.randbits(47) + 1
         self.writer_name = f"{self.mode}-{os.getpid()}-{writer:x}"
         self.clock = HybridClock(writer)
-        store_cls = CPStore if self.mode == "cp" else APStore
+        store_cls = {"cp": CPStore, "ap": APStore, "native": NativeStore}[self.mode]
         self.store = store_cls(settings, self.nodes, self.clock, self.writer_name)
         init_series(self.mode, [n.name for n in self.nodes])
         self._thread = None
@@ -75,7 +77,9 @@ class Service:
             self.store.refresh_lag()
 
     def ready(self) -> tuple[bool, dict]:
-        """Ping every node; CP is ready with a quorum, AP with any node."""
+        """Ping every node; CP is ready with a quorum, AP with any node, native with its primary."""
+        if self.mode == "native":
+            return self.store.ready()
         up = {n.name: n.ping() for n in self.nodes}
         need = self.settings.quorum if self.mode == "cp" else 1
         return sum(up.values()) >= need, {"nodes": up, "need": need}

@@ -113,6 +113,25 @@ def nodes(raw: str) -> tuple:
     return tuple(out)
 
 
+@_kind("name=host:port entries separated by commas, or empty")
+def nodes_or_empty(raw: str) -> tuple:
+    return nodes(raw) if raw.strip() else ()
+
+
+@_kind("host:port entries separated by commas, e.g. '127.0.0.1:26379,127.0.0.1:26380', or empty")
+def addresses(raw: str) -> tuple:
+    out, problems = [], []
+    for item in [x.strip() for x in raw.split(",") if x.strip()]:
+        m = re.fullmatch(r"([^:]+):([0-9]{1,5})", item)
+        if not m or not HOST.fullmatch(m.group(1)) or not 1 <= int(m.group(2)) <= 65535:
+            problems.append(f"entry {item!r} is not host:port with a port 1..65535")
+            continue
+        out.append((m.group(1), int(m.group(2))))
+    if problems:
+        raise ValueError("; ".join(problems) + "; e.g. '127.0.0.1:26379,127.0.0.1:26380'")
+    return tuple(out)
+
+
 @_kind("at least 16 random characters, at least 8 different, no spaces")
 def secret_key(raw: str) -> str:
     if (len(raw) < 16 or raw.lower() in WEAK_SECRETS or len(set(raw)) < 8

@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from .config import SERVICES, StackConfig
+from .native import NativeSide
 from .nodes import RedisNode
 from .process import ManagedProcess, StackError, wait_until
 from .toxiproxy import Toxiproxy
@@ -51,7 +52,10 @@ class Stack:
             "toxiproxy", [toxiproxy_binary(), "-host", "127.0.0.1", "-port", str(cfg.toxiproxy_port),
                           "-proxy-metrics", "-runtime-metrics"],
             self.run_dir, port=cfg.toxiproxy_port, ready=lambda: http_ok(cfg.toxiproxy_url + "/version"))
-        self.services = {s: self._service(s) for s in SERVICES}
+        # The native side (stack/native.py) is built always, so that down stops one an earlier
+        # `make up NATIVE=1` left running; it is started only when the config asks for it.
+        self.native = NativeSide(cfg, self.run_dir, password)
+        self.services = {s: self._service(s) for s in cfg.services}
         # Processes attached from above (alerts/monitoring.py attaches Prometheus, Alertmanager and a
         # webhook receiver): started after the services, stopped before them. The stack knows them
         # only as processes; the names are for callers that look one up.
@@ -89,10 +93,14 @@ class Stack:
     def up(self, progress=print) -> "Stack":
         """Start whatever is not running, create the proxies, and wait until both services are ready."""
         t0 = time.monotonic()
-        for node in self.nodes.values():
+        for node in [*self.nodes.values(), *self._native_nodes()]:
             self._start(node, progress)
         self._start(self.toxiproxy, progress)
         self.ensure_proxies()
+        if self.config.native:
+            for sentinel in self.native.sentinels:
+                self._start(sentinel, progress)
+            self.native.wait_ready()
         for mode, svc in self.services.items():
             if not svc.running():
                 metrics_dir = Path(svc.env["PROMETHEUS_MULTIPROC_DIR"])
@@ -121,6 +129,16 @@ class Stack:
                 for n in cfg.nodes:
                     tp.ensure_proxy(cfg.proxy_name(s, n), f"127.0.0.1:{cfg.proxy_port(s, n)}",
                                     f"127.0.0.1:{cfg.redis_port(n)}")
+            for name, listen, upstream in (self.native.proxies() if cfg.native else ()):
+                tp.ensure_proxy(name, f"127.0.0.1:{listen}", f"127.0.0.1:{upstream}")
+
+    def _native_nodes(self) -> list:
+        return list(self.native.nodes.values()) if self.config.native else []
+
+    def _native_all(self) -> list:
+        """Every native process, to stop and show: also those an earlier native stack left running."""
+        procs = [*self.native.sentinels, *self.native.nodes.values()]
+        return procs if self.config.native else [p for p in procs if p.running()]
 
     @contextmanager
     def running(self, progress=lambda _msg: None):
@@ -132,17 +150,26 @@ class Stack:
 
     def down(self, progress=print):
         """Stop what this stack started, services first."""
-        for proc in [*self._extras(), *self.services.values(), self.toxiproxy, *self.nodes.values()]:
+        for proc in [*self._extras(), *self._leftover_native_service(), *self.services.values(),
+                     *self._native_all(), self.toxiproxy, *self.nodes.values()]:
             if proc.stop():
                 progress(f"  {proc.name:<12} stopped")
 
     def status(self) -> list[dict]:
         """What runs where: one row per process."""
         rows = []
-        for proc in [*self.nodes.values(), self.toxiproxy, *self.services.values(), *self._extras()]:
+        for proc in [*self.nodes.values(), *self._native_all(), self.toxiproxy, *self.services.values(),
+                     *self._leftover_native_service(), *self._extras()]:
             rows.append({"name": proc.name, "pid": proc.pid, "port": proc.port,
                          "running": proc.running(), "log": str(proc.logfile)})
         return rows
+
+    def _leftover_native_service(self) -> list[ManagedProcess]:
+        """The native service an earlier `make up NATIVE=1` started, when this handle is not native."""
+        if "native" in self.services:
+            return []
+        proc = ManagedProcess("app-native", [sys.executable], self.run_dir, port=self.config.service_ports.get("native"))
+        return [proc] if proc.running() else []
 
     def _extras(self) -> list[ManagedProcess]:
         """The attached processes, and those an earlier handle attached and left running (a
@@ -163,7 +190,8 @@ class Stack:
             (self.run_dir / "attached.json").write_text(json.dumps([[p.name, p.argv[0]] for p in self.attached.values()]))
 
     def flush(self):
-        """Empty every node (between tests)."""
-        for node in self.nodes.values():
+        """Empty every node (between tests); on the native side, the primary (replicas follow it)."""
+        for node in [*self.nodes.values(), *(n for n in self._native_nodes()
+                                              if self.native.replication(n.node).get("role") == "master")]:
             with node.client() as c:
                 c.flushall()

@@ -39,7 +39,7 @@ class StackConfig:
     redis_base_port: int = 6380  # g1 = 6381, g2 = 6382, ...
     toxiproxy_port: int = 8474
     proxy_base_port: int = 7000  # cp_g1 = 7101, ap_g1 = 7201
-    service_ports: dict = field(default_factory=lambda: {"cp": 5001, "ap": 5002})
+    service_ports: dict = field(default_factory=lambda: {"cp": 5001, "ap": 5002, "native": 5003})
     workers: int = 2
     redis_maxmemory: str = "256mb"
     extra_env: dict = field(default_factory=dict)
@@ -50,6 +50,14 @@ class StackConfig:
     webhook_port: int = 0  # with alerts: also run Alertmanager, routing to a webhook on this port
     webhook_receiver: bool = False  # with a webhook port: the stack runs the receiver too (make up ALERTS=1)
     alert_profile: str = ""  # fast | spec; empty: fast for the "test" profile, spec otherwise
+    # native: Redis's own replication beside CP/AP (stack/native.py). Node i of native_nodes listens
+    # on native_base_port + i, its peer proxy on + 3 + i, its client proxy on + 6 + i; Sentinel j on
+    # sentinel_base_port + j.
+    native: bool = False
+    native_nodes: tuple[str, ...] = ("n1", "n2", "n3")
+    native_base_port: int = 6390
+    sentinel_base_port: int = 26380
+    native_replication: str = "async"  # async | wait | min-replicas (NATIVE_REPLICATION)
 
     def redis_port(self, node: str) -> int:
         return self.redis_base_port + self.nodes.index(node) + 1
@@ -59,6 +67,19 @@ class StackConfig:
 
     def proxy_name(self, service: str, node: str) -> str:
         return proxy_name(service, node)
+
+    def native_port(self, node: str, kind: str = "redis") -> int:
+        """The port of a native node: ``redis`` itself, its ``peer`` proxy or its ``client`` proxy."""
+        return self.native_base_port + {"redis": 1, "peer": 4, "client": 7}[kind] + self.native_nodes.index(node)
+
+    @property
+    def sentinel_ports(self) -> list[int]:
+        return [self.sentinel_base_port + j for j in (1, 2, 3)]
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services this stack runs: cp and ap, and native when asked for."""
+        return SERVICES + (("native",) if self.native else ())
 
     @property
     def toxiproxy_url(self) -> str:
@@ -79,9 +100,16 @@ class StackConfig:
 
     def service_env(self, service: str) -> dict:
         """Every setting the service reads, for this profile: its nodes are its own proxies."""
-        nodes = ",".join(f"{n}=127.0.0.1:{self.proxy_port(service, n)}" for n in self.nodes)
+        if service == "native":
+            nodes = ",".join(f"{n}=127.0.0.1:{self.native_port(n, 'client')}" for n in self.native_nodes)
+        else:
+            nodes = ",".join(f"{n}=127.0.0.1:{self.proxy_port(service, n)}" for n in self.nodes)
         env = {"APP_MODE": service, "REDIS_NODES": nodes, **PROFILES[self.profile], **self.secrets(),
                "PORT": str(self.service_ports[service]), "WEB_WORKERS": str(self.workers)}
+        if service == "native":
+            env.update(NATIVE_SENTINELS=",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports),
+                       NATIVE_PEERS=",".join(f"{n}=127.0.0.1:{self.native_port(n, 'peer')}" for n in self.native_nodes),
+                       NATIVE_REPLICATION=self.native_replication)
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
 
@@ -97,7 +125,8 @@ def test_config(run_dir: Path, offset: int = 0, **changes) -> StackConfig:
     offset += int(os.environ.get("CAPLAB_TEST_PORT_OFFSET", "0"))
     return StackConfig(run_dir=Path(run_dir), profile="test", redis_base_port=16380 + offset,
                        toxiproxy_port=18474 + offset, proxy_base_port=17000 + offset,
-                       service_ports={"cp": 15001 + offset, "ap": 15002 + offset},
+                       service_ports={"cp": 15001 + offset, "ap": 15002 + offset, "native": 15003 + offset},
+                       native_base_port=16390 + offset, sentinel_base_port=16480 + offset,
                        prometheus_port=19090 + offset, alertmanager_port=19093 + offset,
                        dashboard_port=15080 + offset, **changes)
 

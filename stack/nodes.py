@@ -53,6 +53,11 @@ class RedisNode(ManagedProcess):
                            socket_timeout=kwargs.pop("socket_timeout", 1.0),
                            socket_connect_timeout=1.0, **kwargs)
 
+    keep_conf = False  # True: a conf file from an earlier start (maybe rewritten by Redis) is kept
+
+    def config_text(self) -> str:
+        return REDIS_CONF.format(port=self.port, data_dir=self.data_dir, maxmemory=self.maxmemory)
+
     def _answers(self) -> bool:
         with self.client() as c:
             return c.ping()
@@ -62,8 +67,8 @@ class RedisNode(ManagedProcess):
         self.data_dir.chmod(0o700)
         for existing in self.data_dir.rglob("*"):  # files from before this rule, or copied in
             existing.chmod(0o700 if existing.is_dir() else 0o600)
-        write_private(self.conf, REDIS_CONF.format(port=self.port, data_dir=self.data_dir,
-                                                   maxmemory=self.maxmemory))
+        if not (self.keep_conf and self.conf.exists()):
+            write_private(self.conf, self.config_text())
         argv = self.argv
         self.argv = [*argv, "-"]  # "-" must come last: read the rest of the config from stdin
         try:
