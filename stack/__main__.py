@@ -17,10 +17,16 @@ def main(argv=None) -> int:
     parser.add_argument("--run-dir", type=folder, default="run", help="where pid files, data and logs live (default: run)")
     parser.add_argument("--nodes", type=number(1, 9, integer=True), default=2, help="how many redis nodes: g1..gN (default 2)")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="local")
+    parser.add_argument("--native", action="store_true",
+                        help="also run the native side: 3 Redis nodes replicating the Redis way, 3 Sentinels, "
+                             "the native service (docs/native.md)")
+    parser.add_argument("--native-replication", choices=["async", "wait", "min-replicas"], default="async",
+                        help="the native service's NATIVE_REPLICATION (default async)")
     args = parser.parse_args(argv)
     # down and status also cover what an earlier `python -m alerts.monitoring up` attached (attached.json)
     cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile,
-                      nodes=tuple(f"g{i}" for i in range(1, args.nodes + 1)))
+                      nodes=tuple(f"g{i}" for i in range(1, args.nodes + 1)), native=args.native,
+                      native_replication=args.native_replication)
     from . import Stack
     try:
         stack = Stack(cfg)
@@ -70,6 +76,24 @@ def print_status(stack):
         print(f"{name}: {url}" + (f" (appends to {stack.notifications})" if name == "webhook" else ""))
     print("proxies: " + ", ".join(f"{cfg.proxy_name(s, n)}:{cfg.proxy_port(s, n)}->{cfg.redis_port(n)}"
                                   for s in ("cp", "ap") for n in cfg.nodes))
+    if cfg.native or any(s.running() for s in stack.native.sentinels):
+        print_native(stack)
+
+
+def print_native(stack):
+    """Who is primary, each node's replication offset, and what each Sentinel says."""
+    native = stack.native
+    print(f"native service: {stack.config.service_url('native')}   primary (Sentinels' majority): "
+          f"{native.primary() or 'none'}")
+    for name, row in native.offsets().items():
+        link = f"  link {row['link']}" if row["link"] else ""
+        print(f"  {name}: {row['role']:<7} offset {row['offset'] if row['offset'] is not None else '-'}{link}")
+    for view in native.sentinel_view():
+        if "error" in view:
+            print(f"  {view['sentinel']}: {view['error']}")
+        else:
+            print(f"  {view['sentinel']}: primary {view['primary']} [{view['flags']}], "
+                  f"{view['replicas_ok']} replicas ok, {view['other_sentinels']} other Sentinels")
 
 
 if __name__ == "__main__":
