@@ -147,9 +147,21 @@ class AlertEvent:
     type: str = field(default="alert", init=False)
 
 
-Event = Union[Op, FaultEvent, BreakerSample, NodeSnapshot, MetricSample, AlertEvent]
+@dataclass(frozen=True)
+class ClusterEvent:
+    """Something the system under test reported about itself, e.g. a Sentinel's +switch-master."""
+
+    source: str  # who said it, e.g. "sentinel-2"
+    event: str  # e.g. "+switch-master", "+convert-to-slave", "+sdown"
+    detail: str  # the message as sent, e.g. "caplab 127.0.0.1 16394 127.0.0.1 16395"
+    time: float
+    wall_ms: int
+    type: str = field(default="cluster", init=False)
+
+
+Event = Union[Op, FaultEvent, BreakerSample, NodeSnapshot, MetricSample, AlertEvent, ClusterEvent]
 _BY_TYPE = {"fault": FaultEvent, "breaker": BreakerSample, "snapshot": NodeSnapshot,
-            "metric": MetricSample, "alert": AlertEvent}
+            "metric": MetricSample, "alert": AlertEvent, "cluster": ClusterEvent}
 
 
 def to_dict(event: Event) -> dict:

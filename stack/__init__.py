@@ -155,6 +155,14 @@ class Stack:
             if proc.stop():
                 progress(f"  {proc.name:<12} stopped")
 
+    def down_native(self, progress=print):
+        """Stop the native side only (its service, Sentinels, nodes): CP and AP keep running."""
+        procs = [*(self.services[s] for s in ("native",) if s in self.services), *self._leftover_native_service(),
+                 *self.native.sentinels, *self.native.nodes.values()]
+        for proc in procs:
+            if proc.stop():
+                progress(f"  {proc.name:<12} stopped")
+
     def status(self) -> list[dict]:
         """What runs where: one row per process."""
         rows = []
