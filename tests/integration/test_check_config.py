@@ -18,9 +18,9 @@ UNSET = None
 # (name, variable, value or UNSET, words the message must hold)
 CASES = [
     ("app-mode-unset", "APP_MODE", UNSET, "APP_MODE is not set"),
-    ("app-mode-empty", "APP_MODE", "", "accepted: 'cp' or 'ap'"),
-    ("app-mode-typo", "APP_MODE", "ca", "accepted: 'cp' or 'ap'"),
-    ("app-mode-both", "APP_MODE", "cp,ap", "accepted: 'cp' or 'ap'"),
+    ("app-mode-empty", "APP_MODE", "", "accepted: cp, ap, native"),
+    ("app-mode-typo", "APP_MODE", "ca", "accepted: cp, ap, native"),
+    ("app-mode-both", "APP_MODE", "cp,ap", "accepted: cp, ap, native"),
     ("web-workers-letters", "WEB_WORKERS", "abc", "not an integer; accepted: 1..64"),
     ("web-workers-zero", "WEB_WORKERS", "0", "out of range; accepted: 1..64"),
     ("web-workers-negative", "WEB_WORKERS", "-2", "out of range"),

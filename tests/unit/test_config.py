@@ -19,8 +19,25 @@ def test_good_settings_and_defaults():
     assert load_settings({**GOOD, "REDIS_NODES": "a=h:1,b=h:2,c=h:3"}).quorum == 2
 
 
+NATIVE = {**GOOD, "APP_MODE": "native", "REDIS_NODES": "n1=127.0.0.1:1,n2=127.0.0.1:2",
+          "NATIVE_SENTINELS": "127.0.0.1:26381,127.0.0.1:26382"}
+
+
+def test_native_settings_and_what_native_needs():
+    s = load_settings(NATIVE)
+    assert s.native_sentinels == (("127.0.0.1", 26381), ("127.0.0.1", 26382))
+    assert s.native_replication == "async" and s.native_replicas == 1 and s.native_read_from == "primary"
+    with pytest.raises(ConfigError, match="NATIVE_SENTINELS is empty"):
+        load_settings({**NATIVE, "NATIVE_SENTINELS": ""})
+    with pytest.raises(ConfigError, match="exactly one peer address"):
+        load_settings({**NATIVE, "NATIVE_PEERS": "n1=127.0.0.1:9"})
+    with pytest.raises(ConfigError, match="NATIVE_MASTER_NAME='My Master' is invalid"):
+        load_settings({**NATIVE, "NATIVE_MASTER_NAME": "My Master"})
+    assert load_settings({**GOOD, "NATIVE_SENTINELS": ""}).mode == "cp"  # only native needs them
+
+
 @pytest.mark.parametrize("var,value,words", [
-    ("APP_MODE", "ca", "accepted: 'cp' or 'ap'"),
+    ("APP_MODE", "ca", "accepted: cp, ap, native"),
     ("REDIS_NODES", "g1:6379", "expected name=host:port"),
     ("REDIS_NODES", "g1=h:1,g1=h:2", "twice"),
     ("REDIS_NODES", "G 1=h:1", "node name"),
@@ -43,6 +60,10 @@ def test_good_settings_and_defaults():
     ("MAINTENANCE_INTERVAL_SEC", "0", "out of range"),
     ("CAPLAB_TEST_UNSAFE_CP_READ", "yes", "accepted: 0 or 1"),
     ("CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK", "2", "accepted: 0 or 1"),
+    ("NATIVE_REPLICATION", "sync", "async, wait, min-replicas"),
+    ("NATIVE_REPLICAS", "0", "1..8"),
+    ("NATIVE_SENTINELS", "127.0.0.1", "not host:port"),
+    ("NATIVE_READ_FROM", "any", "'primary' or 'replica'"),
 ])
 def test_each_bad_value_is_named(var, value, words):
     with pytest.raises(ConfigError) as err:
