@@ -166,6 +166,19 @@ def _cross_check(v: _Checker, path, fault: str, params: dict) -> None:
               "would never come back", "make down_sec shorter than period_sec (or leave it out: half the period)")
 
 
+def fault_params(fault: str, raw, services, node_names, path: str = "params") -> tuple[dict, list[str]]:
+    """One fault's parameters checked as a schedule entry's are: (params with defaults, problems).
+
+    For tools that inject one fault outside an experiment file (the Chaos Toolkit extension)."""
+    v = _Checker(path)
+    if fault not in FAULTS:
+        v.choice("fault", fault, tuple(FAULTS))
+        return {}, v.problems
+    params = _params(v, path, raw, FAULTS[fault].params, services, node_names)
+    _cross_check(v, path, fault, params)
+    return params, v.problems
+
+
 def _params(v: _Checker, path, raw, spec: dict, services, node_names) -> dict:
     d = v.mapping(path, raw, tuple(spec))
     out = {}

@@ -9,14 +9,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # package -> floor. A package may import its own modules and those of lower floors only.
 FLOORS = {"app": 1, "harness": 1, "stack": 2, "alerts": 3, "backup": 3, "loadtests": 3, "bench": 3, "chaos": 4,
-          "dashboard": 5}
+          "dashboard": 5, "chaostoolkit_caplab": 5}
+# Packages that do not sit at the root: the folder that holds them (the Chaos Toolkit extension is
+# its own distribution, in ctk/).
+PLACES = {"chaostoolkit_caplab": ROOT / "ctk"}
 
 
 def _modules() -> dict[str, Path]:
     out = {}
     for pkg in FLOORS:
-        for path in (ROOT / pkg).rglob("*.py"):
-            parts = path.relative_to(ROOT).with_suffix("").parts
+        base = PLACES.get(pkg, ROOT)
+        for path in (base / pkg).rglob("*.py"):
+            parts = path.relative_to(base).with_suffix("").parts
             out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return out
 

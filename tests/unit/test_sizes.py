@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("app", "harness", "stack", "chaos", "backup", "alerts", "loadtests", "bench", "dashboard")
+PACKAGES = ("app", "harness", "stack", "chaos", "backup", "alerts", "loadtests", "bench", "dashboard", "ctk")
 MAX_MODULE, MAX_FUNCTION = 300, 60
 EXCEPTIONS = {("chaos/checkers/linearizable.py", "check_key")}  # its search loop keeps locals hot
 
