@@ -18,6 +18,7 @@ from chaoslib.exceptions import ActivityFailed
 
 from chaos.faults import FaultError
 from stack import Stack
+from stack.config import SERVICES
 from stack.process import StackError
 from stack.target import stack_config, state_dir
 from stack.toxiproxy import ToxiproxyError
@@ -41,7 +42,7 @@ class Target:
     @property
     def urls(self) -> dict[str, str]:
         cfg = self.stack.config
-        return {s: cfg.service_url(s) for s in cfg.service_ports}
+        return {s: cfg.service_url(s) for s in SERVICES}  # CP and AP: the promises the probes judge
 
     @property
     def state_dir(self) -> Path:
