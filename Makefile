@@ -5,6 +5,10 @@ NODES   ?= 2
 PYTEST_ARGS ?=
 ALERTS  ?=
 NATIVE  ?=
+# make up INSTANCES=3 [BALANCE=roundrobin|cookie|header] [HAPROXY=1]: CP/AP instances behind HAProxy (docs/scaling.md)
+INSTANCES ?= 1
+BALANCE ?= roundrobin
+HAPROXY ?=
 # make chaos
 EXP ?= partition-g2-cp-vs-ap
 # make load
@@ -30,7 +34,7 @@ BACKUP_ARGS ?=
 help:
 	@echo "make demo   - set up, start the local stack, show CP and AP under a partition, then run it as a checked experiment"
 	@echo "make test   - set up everything and run the whole suite"
-	@echo "make up | down | status   - the local stack (NODES=$(NODES), RUN_DIR=$(RUN_DIR)); NATIVE=1 adds Redis replication + Sentinel"
+	@echo "make up | down | status   - the local stack (NODES=$(NODES), RUN_DIR=$(RUN_DIR)); NATIVE=1 adds Redis replication + Sentinel; INSTANCES=3 [BALANCE=cookie|header] puts HAProxy in front"
 	@echo "make repair - AP anti-entropy repair over the local stack's nodes"
 	@echo "make dashboard - the live page on http://127.0.0.1:8080/: CP and AP during a run, fault bands, halt"
 	@echo "make chaos EXP=<name> | chaos-all | heal  - experiments (python -m chaos list shows them)"
@@ -43,12 +47,12 @@ help:
 	@echo "make compose-test - docker-compose.yml for real under podman: local images, the stack, a partition experiment"
 
 setup:
-	@scripts/setup.sh python redis toxiproxy crosscheck
+	@scripts/setup.sh python redis toxiproxy crosscheck haproxy
 
 # Everything the whole suite needs: promtool and Prometheus for the alert tests, Alertmanager,
 # and Chromium to check that HTML reports render their plots.
 setup-all:
-	@scripts/setup.sh python redis toxiproxy crosscheck prometheus alertmanager chromium
+	@scripts/setup.sh python redis toxiproxy crosscheck haproxy prometheus alertmanager chromium
 
 test: setup-all
 	@$(PY) -m pytest -q $(PYTEST_ARGS)
@@ -72,7 +76,8 @@ demo: setup
 up: setup
 	@$(if $(ALERTS),scripts/setup.sh prometheus alertmanager,true)
 	@$(if $(and $(ALERTS),$(NATIVE)),echo "make up: NATIVE=1 and ALERTS=1 do not combine yet; run one" >&2 && exit 2,true)
-	@$(PY) -m $(if $(ALERTS),alerts.monitoring,stack) up --run-dir $(RUN_DIR) --nodes $(NODES) $(if $(NATIVE),--native)
+	@$(PY) -m $(if $(ALERTS),alerts.monitoring,stack) up --run-dir $(RUN_DIR) --nodes $(NODES) $(if $(NATIVE),--native) \
+		$(if $(filter-out 1,$(INSTANCES)),--instances $(INSTANCES) --balance $(BALANCE)) $(if $(HAPROXY),--haproxy)
 
 # The live dashboard of the stack in RUN_DIR (docs/dashboard.md); it follows every run made on it.
 dashboard: setup
@@ -82,7 +87,8 @@ down:
 	@if [ -x $(PY) ]; then $(PY) -m stack down --run-dir $(RUN_DIR); fi
 
 status:
-	@$(PY) -m stack status --run-dir $(RUN_DIR) --nodes $(NODES) $(if $(NATIVE),--native)
+	@$(PY) -m stack status --run-dir $(RUN_DIR) --nodes $(NODES) $(if $(NATIVE),--native) \
+		$(if $(filter-out 1,$(INSTANCES)),--instances $(INSTANCES) --balance $(BALANCE)) $(if $(HAPROXY),--haproxy)
 
 repair:
 	@$(PY) -m stack repair --run-dir $(RUN_DIR) --nodes $(NODES)

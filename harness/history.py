@@ -45,6 +45,8 @@ class Op:
     outcome: str | None = None
     error: str | None = None
     latency_ms: float | None = None
+    session: str | None = None  # the client session (sent as a header; session checkers group by it)
+    instance: str | None = None  # the service instance that answered, when several run behind HAProxy
 
     def __post_init__(self):
         if self.type not in OP_TYPES:

@@ -39,6 +39,8 @@ class Pending:
     value: str | None
     started_ms: float  # on the monotonic clock
     answer: Answer | None = None  # set by the task, so the listener does not parse the body twice
+    session: str | None = None  # the user's session id (sent as a header)
+    instance: str | None = None  # the instance that answered, behind HAProxy (set by the task)
 
 
 class LoadHistory:
@@ -62,11 +64,12 @@ class LoadHistory:
     def new_process(self) -> int:
         return next(self._ids)
 
-    def invoke(self, process: int, service: str, f: str, key: str, value: str | None = None) -> Pending:
+    def invoke(self, process: int, service: str, f: str, key: str, value: str | None = None,
+               session: str | None = None) -> Pending:
         t, wall = self.now()
-        p = Pending(process, service, f, key, value, time.monotonic() * 1000)
+        p = Pending(process, service, f, key, value, time.monotonic() * 1000, session=session)
         self.open[process] = p
-        self.writer.write(Op("invoke", process, f, key, value, service, t, wall))
+        self.writer.write(Op("invoke", process, f, key, value, service, t, wall, session=session))
         return p
 
     def complete(self, p: Pending, answer: Answer) -> str:
@@ -82,7 +85,7 @@ class LoadHistory:
             version=body.get("version") if kind == "ok" else None, node=body.get("node"),
             staleness_ms=body.get("staleness_ms"), stale=body.get("stale"), status=answer.status,
             outcome=body.get("outcome"), error=answer.error_message,
-            latency_ms=round(time.monotonic() * 1000 - p.started_ms, 3)))
+            latency_ms=round(time.monotonic() * 1000 - p.started_ms, 3), session=p.session, instance=p.instance))
         return kind
 
     def close_open(self, reason: str = "stopped by Locust before an answer arrived") -> int:

@@ -23,6 +23,8 @@ from loadtests.answers import answer_of  # noqa: E402
 from loadtests.history import Pending  # noqa: E402
 from loadtests.options import wait_range  # noqa: E402
 from loadtests.shapes import schedule_from_options  # noqa: E402
+from stack.balancer import INSTANCE_HEADER  # noqa: E402
+from stack.config import SESSION_HEADER  # noqa: E402
 
 
 class SelectedShape(LoadTestShape):
@@ -50,6 +52,9 @@ class ServiceUser(FastHttpUser):
         super().__init__(environment)
         self.process = self.history.new_process()
         self.n = 0
+        # One session per user, across its process ids: sent as a header (HAProxy's header affinity
+        # hashes it) and recorded, so the session checkers can judge what each user saw.
+        self.session_id = f"{o.run_id}:{self.service}:u{self.process}"
         self.wait_lo, self.wait_hi = wait_range(o)
         prefix = f"{o.run_id}:{self.service}"
         self.hot = [f"{prefix}:hot{i}" for i in range(o.hot_keys)]
@@ -107,9 +112,11 @@ class ServiceUser(FastHttpUser):
             # it started. An operation begun now would end as info, cut off by the load generator
             # rather than by the system, so none is begun.
             raise StopUser()
-        pending = self.history.invoke(self.process, self.service, f, key, value)
+        pending = self.history.invoke(self.process, self.service, f, key, value, session=self.session_id)
         with self.client.request(method, path, name=f"{self.service} {name}", catch_response=True,
-                                 context={"caplab": pending}, **kw) as resp:
+                                 context={"caplab": pending}, headers={SESSION_HEADER: self.session_id},
+                                 **kw) as resp:
+            pending.instance = (resp.headers or {}).get(INSTANCE_HEADER)
             pending.answer = answer = answer_of(resp, getattr(resp, "error", None))
             if answer.kind == "ok":
                 resp.success()

@@ -2,7 +2,7 @@
 # Install everything caplab needs, idempotently: the venv and pinned Python packages, Debian's
 # redis-server, the Toxiproxy server at a pinned version, and the Porcupine cross-check (Go).
 # Each step skips what is there.
-# Usage: scripts/setup.sh [python|redis|toxiproxy|crosscheck|prometheus|chromium|wrk|podman|podman_compose ...]   (default: the core set)
+# Usage: scripts/setup.sh [python|redis|toxiproxy|crosscheck|haproxy|prometheus|chromium|wrk|podman|podman_compose ...]   (default: the core set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,6 +96,7 @@ step_prometheus() { apt_install prometheus prometheus; apt_install promtool prom
 step_alertmanager() { apt_install prometheus-alertmanager prometheus-alertmanager; }
 step_chromium() { apt_install chromium chromium; }
 step_wrk() { apt_install wrk wrk; }
+step_haproxy() { apt_install haproxy haproxy; }  # the balancer in front of several instances (docs/scaling.md)
 # The compose stack under rootful podman (docs/compose.md): runc, because crun fails on hybrid
 # cgroups; mmdebstrap builds the local base image (scripts/images.sh). podman-compose is pinned in
 # its own venv, so the project's venv and the app image's requirements.lock stay as they are.
@@ -116,8 +117,8 @@ step_podman_compose() {
     echo "$want" > "$stamp"
 }
 
-steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(python redis toxiproxy crosscheck)
+steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(python redis toxiproxy crosscheck haproxy)
 for s in "${steps[@]}"; do
-    declare -F "step_$s" >/dev/null || die "unknown step '$s' (python redis toxiproxy crosscheck prometheus alertmanager chromium wrk podman podman_compose)"
+    declare -F "step_$s" >/dev/null || die "unknown step '$s' (python redis toxiproxy crosscheck haproxy prometheus alertmanager chromium wrk podman podman_compose)"
     "step_$s"
 done

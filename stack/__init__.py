@@ -9,11 +9,13 @@ import json
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
+from . import balancer
 from .config import SERVICES, StackConfig
 from .native import NativeSide
 from .nodes import RedisNode
@@ -38,6 +40,14 @@ def http_ok(url: str) -> bool:
     return requests.get(url, timeout=1).status_code == 200
 
 
+def each(procs: list, fn) -> list:
+    """Run ``fn`` on every process at once (starting or stopping several instances); raise the first error."""
+    if len(procs) <= 1:
+        return [fn(p) for p in procs]
+    with ThreadPoolExecutor(max_workers=len(procs)) as pool:
+        return list(pool.map(fn, procs))
+
+
 class Stack:
     """Everything caplab runs locally, for one StackConfig."""
 
@@ -55,7 +65,16 @@ class Stack:
         # The native side (stack/native.py) is built always, so that down stops one an earlier
         # `make up NATIVE=1` left running; it is started only when the config asks for it.
         self.native = NativeSide(cfg, self.run_dir, password)
-        self.services = {s: self._service(s) for s in cfg.services}
+        try:
+            cfg.ensure_valid()
+        except ValueError as exc:
+            raise StackError(f"bad stack config: {exc}") from None
+        # With INSTANCES > 1 (or HAProxy asked for), CP and AP each run as instances app-<s>-<k>
+        # behind HAProxy, which takes the service port; `services` names each one's first instance.
+        self.instances = {s: ([self._service(s, k) for k in range(1, cfg.instances + 1)]
+                              if cfg.balanced and s in SERVICES else [self._service(s)]) for s in cfg.services}
+        self.services = {s: procs[0] for s, procs in self.instances.items()}
+        self.balancer = balancer.balancer_process(cfg, self.run_dir) if cfg.balanced else None
         # Processes attached from above (alerts/monitoring.py attaches Prometheus, Alertmanager and a
         # webhook receiver): started after the services, stopped before them. The stack knows them
         # only as processes; the names are for callers that look one up.
@@ -76,23 +95,34 @@ class Stack:
         """Where a webhook receiver attached to the stack appends Alertmanager's notifications."""
         return self.run_dir / "alerts" / "notifications.jsonl"
 
-    def _service(self, mode: str) -> ManagedProcess:
+    def _service(self, mode: str, instance: int = 0) -> ManagedProcess:
         cfg = self.config
-        env = cfg.service_env(mode)
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "metrics" / mode)
+        env = cfg.service_env(mode, instance) if instance else cfg.service_env(mode)
+        suffix = f"-{instance}" if instance else ""
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self.run_dir / "metrics" / f"{mode}{suffix}")
         env["PYTHONPATH"] = str(ROOT)
         # `python -m app serve` validates the settings, then execs gunicorn in the same process.
         argv = [sys.executable, "-m", "app", "serve", "--mode", mode]
-        return ManagedProcess(f"app-{mode}", argv, self.run_dir, port=cfg.service_ports[mode], env=env,
-                              ready=lambda: http_ok(cfg.service_url(mode) + "/health"),
-                              ready_timeout=30)
+        url = f"http://127.0.0.1:{env['PORT']}"
+        return ManagedProcess(f"app-{mode}{suffix}", argv, self.run_dir, port=int(env["PORT"]), env=env,
+                              ready=lambda: http_ok(url + "/health"), ready_timeout=30)
+
+    def app_processes(self) -> list[ManagedProcess]:
+        """Every instance of every service."""
+        return [p for procs in self.instances.values() for p in procs]
+
+    def balancer_view(self) -> list[dict]:
+        """HAProxy's view of each instance (state, last check, sessions), or [] without HAProxy."""
+        if self.balancer is None or not self.balancer.running():
+            return []
+        return balancer.servers(self.config)
 
     def client(self):
         return Toxiproxy(self.config.toxiproxy_url)
 
     def up(self, progress=print) -> "Stack":
         """Start whatever is not running, create the proxies, and wait until both services are ready."""
-        t0 = time.monotonic()
+        t0, cfg = time.monotonic(), self.config
         for node in [*self.nodes.values(), *self._native_nodes()]:
             self._start(node, progress)
         self._start(self.toxiproxy, progress)
@@ -101,16 +131,23 @@ class Stack:
             for sentinel in self.native.sentinels:
                 self._start(sentinel, progress)
             self.native.wait_ready()
-        for mode, svc in self.services.items():
+        for svc in self.app_processes():
             if not svc.running():
                 metrics_dir = Path(svc.env["PROMETHEUS_MULTIPROC_DIR"])
                 shutil.rmtree(metrics_dir, ignore_errors=True)  # stale worker files would lie
                 metrics_dir.mkdir(parents=True)
-            self._start(svc, progress)
+        each(self.app_processes(), lambda svc: self._start(svc, progress))
+        if self.balancer is not None:
+            if not self.balancer.running():
+                balancer.write_config(self.config, self.run_dir)
+            self._start(self.balancer, progress)
         for mode in self.services:
             wait_until(lambda m=mode: http_ok(self.config.service_url(m) + "/ready"), 20,
                        f"{mode} /ready")
         self._record_attached()
+        (self.run_dir / "shape.json").write_text(json.dumps({
+            "instances": cfg.instances, "balance": cfg.balance, "haproxy": cfg.haproxy,
+            "haproxy_stats_port": cfg.haproxy_stats_port}))
         for proc in self.attached.values():
             self._start(proc, progress)
         progress(f"stack ready in {time.monotonic() - t0:.1f}s")
@@ -129,6 +166,10 @@ class Stack:
                 for n in cfg.nodes:
                     tp.ensure_proxy(cfg.proxy_name(s, n), f"127.0.0.1:{cfg.proxy_port(s, n)}",
                                     f"127.0.0.1:{cfg.redis_port(n)}")
+                    for k in range(1, cfg.instances + 1) if cfg.balanced and cfg.instance_links else ():
+                        # chained before the shared proxy: a cut of s_n still cuts every instance
+                        tp.ensure_proxy(cfg.proxy_name(f"{s}{k}", n), f"127.0.0.1:{cfg.instance_proxy_port(s, k, n)}",
+                                        f"127.0.0.1:{cfg.proxy_port(s, n)}")
             for name, listen, upstream in (self.native.proxies() if cfg.native else ()):
                 tp.ensure_proxy(name, f"127.0.0.1:{listen}", f"127.0.0.1:{upstream}")
 
@@ -150,10 +191,17 @@ class Stack:
 
     def down(self, progress=print):
         """Stop what this stack started, services first."""
-        for proc in [*self._extras(), *self._leftover_native_service(), *self.services.values(),
-                     *self._native_all(), self.toxiproxy, *self.nodes.values()]:
+        def stop(proc):
             if proc.stop():
                 progress(f"  {proc.name:<12} stopped")
+        for proc in [*self._extras(), *self._front(), *self._leftover_native_service()]:
+            stop(proc)
+        each(self.app_processes(), stop)  # instances at once: each waits out its own graceful stop
+        for proc in [*self._native_all(), self.toxiproxy, *self.nodes.values()]:
+            stop(proc)
+
+    def _front(self) -> list[ManagedProcess]:
+        return [self.balancer] if self.balancer is not None else []
 
     def down_native(self, progress=print):
         """Stop the native side only (its service, Sentinels, nodes): CP and AP keep running."""
@@ -166,8 +214,8 @@ class Stack:
     def status(self) -> list[dict]:
         """What runs where: one row per process."""
         rows = []
-        for proc in [*self.nodes.values(), *self._native_all(), self.toxiproxy, *self.services.values(),
-                     *self._leftover_native_service(), *self._extras()]:
+        for proc in [*self.nodes.values(), *self._native_all(), self.toxiproxy, *self.app_processes(),
+                     *self._front(), *self._leftover_native_service(), *self._extras()]:
             rows.append({"name": proc.name, "pid": proc.pid, "port": proc.port,
                          "running": proc.running(), "log": str(proc.logfile)})
         return rows

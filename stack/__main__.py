@@ -7,7 +7,7 @@ from pathlib import Path
 
 from harness.arguments import folder, number
 
-from .config import PROFILES, StackConfig
+from .config import BALANCE, MAX_INSTANCES, PROFILES, StackConfig
 from .process import StackError
 
 
@@ -22,11 +22,23 @@ def main(argv=None) -> int:
                              "the native service (docs/native.md)")
     parser.add_argument("--native-replication", choices=["async", "wait", "min-replicas"], default="async",
                         help="the native service's NATIVE_REPLICATION (default async)")
+    parser.add_argument("--instances", type=number(1, MAX_INSTANCES, integer=True), default=None,
+                        help="CP and AP instances, behind HAProxy when more than 1 (default: as the "
+                             "stack in --run-dir was started, else 1)")
+    parser.add_argument("--balance", choices=BALANCE, default=None,
+                        help="HAProxy's policy: roundrobin, or affinity by cookie or session header")
+    parser.add_argument("--haproxy", action="store_true", help="HAProxy in front even of one instance")
     args = parser.parse_args(argv)
-    # down and status also cover what an earlier `python -m alerts.monitoring up` attached (attached.json)
+    # down and status also cover what an earlier `python -m alerts.monitoring up` attached (attached.json),
+    # and the instances and HAProxy an earlier `up --instances N` started (shape.json)
+    shape = read_shape(Path(args.run_dir)) if args.command != "up" else {}
     cfg = StackConfig(run_dir=Path(args.run_dir), profile=args.profile,
                       nodes=tuple(f"g{i}" for i in range(1, args.nodes + 1)), native=args.native,
-                      native_replication=args.native_replication)
+                      native_replication=args.native_replication,
+                      instances=args.instances or shape.get("instances", 1),
+                      balance=args.balance or shape.get("balance", "roundrobin"),
+                      haproxy=args.haproxy or bool(shape.get("haproxy")),
+                      **({"haproxy_stats_port": shape["haproxy_stats_port"]} if "haproxy_stats_port" in shape else {}))
     from . import Stack
     try:
         stack = Stack(cfg)
@@ -44,6 +56,16 @@ def main(argv=None) -> int:
         print(f"stack: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def read_shape(run_dir: Path) -> dict:
+    """How the stack in ``run_dir`` was started ({"instances": 3, "balance": "cookie"}), or {}."""
+    import json
+    try:
+        shape = json.loads((run_dir / "shape.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return shape if isinstance(shape, dict) else {}
 
 
 def _repair(cfg) -> int:
@@ -76,8 +98,26 @@ def print_status(stack):
         print(f"{name}: {url}" + (f" (appends to {stack.notifications})" if name == "webhook" else ""))
     print("proxies: " + ", ".join(f"{cfg.proxy_name(s, n)}:{cfg.proxy_port(s, n)}->{cfg.redis_port(n)}"
                                   for s in ("cp", "ap") for n in cfg.nodes))
+    if stack.balancer is not None:
+        print_balancer(stack)
     if cfg.native or any(s.running() for s in stack.native.sentinels):
         print_native(stack)
+
+
+def print_balancer(stack):
+    """HAProxy's address and its view of each instance: state, last check, sessions."""
+    from .balancer import stats_url
+    cfg = stack.config
+    print(f"HAProxy ({cfg.instances} instances per service, balance {cfg.balance}): stats "
+          f"{stats_url(cfg)}, Prometheus http://127.0.0.1:{cfg.haproxy_stats_port}/metrics")
+    try:
+        rows = stack.balancer_view()
+    except Exception as exc:  # HAProxy is running but its stats page does not answer
+        print(f"  (HAProxy's stats did not answer: {exc})")
+        rows = []
+    for row in rows:
+        print(f"  {row['server']:<6} {row['status']:<8} check {row['check'] or '-':<8} "
+              f"sessions {row['current']:>3} now, {row['total']:>7} in all, {row['downs']} times down")
 
 
 def print_native(stack):

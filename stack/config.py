@@ -10,6 +10,11 @@ from pathlib import Path
 from .process import write_private
 
 SERVICES = ("cp", "ap")
+# How HAProxy spreads requests over several instances of a service (docs/scaling.md): in turn, or
+# each client to one instance, by a cookie HAProxy sets or by the session header the client sends.
+BALANCE = ("roundrobin", "cookie", "header")
+SESSION_HEADER = "X-Caplab-Session"
+MAX_INSTANCES = 9
 
 # Settings the services get in each profile. "local" keeps the spec's numbers except where a
 # laptop demo would wait minutes; "test" is fast so tests never sleep long.
@@ -58,6 +63,15 @@ class StackConfig:
     native_base_port: int = 6390
     sentinel_base_port: int = 26380
     native_replication: str = "async"  # async | wait | min-replicas (NATIVE_REPLICATION)
+    # Several instances of CP and AP behind HAProxy (stack/balancer.py); 1: one instance on the
+    # service port, no HAProxy. Instance k of service s listens on instance_base_port + 10*(s+1) + k.
+    instances: int = 1
+    balance: str = "roundrobin"  # one of BALANCE
+    instance_base_port: int = 5100  # cp instances 5111.., ap instances 5121..
+    haproxy_stats_port: int = 5190  # HAProxy's stats page (/stats) and Prometheus endpoint (/metrics)
+    check_interval_ms: int = 500  # HAProxy's /ready check of each instance; 2 failures take it out
+    instance_links: bool = False  # each instance reaches each node through a proxy of its own too
+    haproxy: bool = False  # HAProxy in front even of a single instance (the balancer's own cost)
 
     def redis_port(self, node: str) -> int:
         return self.redis_base_port + self.nodes.index(node) + 1
@@ -67,6 +81,19 @@ class StackConfig:
 
     def proxy_name(self, service: str, node: str) -> str:
         return proxy_name(service, node)
+
+    def instance_port(self, service: str, k: int) -> int:
+        """Where instance k (1-based) of a service listens when several run behind HAProxy."""
+        return self.instance_base_port + 10 * (SERVICES.index(service) + 1) + k
+
+    def instance_proxy_port(self, service: str, k: int, node: str) -> int:
+        """The port of instance k's own proxy to a node (with instance_links): cp1_g1 = 7111."""
+        return self.proxy_port(service, node) + 10 * k
+
+    @property
+    def balanced(self) -> bool:
+        """Say whether HAProxy runs in front of CP and AP (more than one instance each, or asked)."""
+        return self.instances > 1 or self.haproxy
 
     def native_port(self, node: str, kind: str = "redis") -> int:
         """The port of a native node: ``redis`` itself, its ``peer`` proxy or its ``client`` proxy."""
@@ -98,20 +125,34 @@ class StackConfig:
         write_private(path, json.dumps(data))
         return data
 
-    def service_env(self, service: str) -> dict:
-        """Every setting the service reads, for this profile: its nodes are its own proxies."""
+    def service_env(self, service: str, instance: int = 0) -> dict:
+        """Every setting the service reads, for this profile: its nodes are its own proxies.
+
+        ``instance`` k >= 1 is one of several CP or AP instances behind HAProxy: it listens on its
+        own port and, with instance_links, reaches each node through its own proxy first."""
         if service == "native":
             nodes = ",".join(f"{n}=127.0.0.1:{self.native_port(n, 'client')}" for n in self.native_nodes)
         else:
-            nodes = ",".join(f"{n}=127.0.0.1:{self.proxy_port(service, n)}" for n in self.nodes)
+            port = {n: self.proxy_port(service, n) for n in self.nodes}
+            if instance and self.instance_links:
+                port = {n: self.instance_proxy_port(service, instance, n) for n in self.nodes}
+            nodes = ",".join(f"{n}=127.0.0.1:{port[n]}" for n in self.nodes)
+        listen = self.instance_port(service, instance) if instance else self.service_ports[service]
         env = {"APP_MODE": service, "REDIS_NODES": nodes, **PROFILES[self.profile], **self.secrets(),
-               "PORT": str(self.service_ports[service]), "WEB_WORKERS": str(self.workers)}
+               "PORT": str(listen), "WEB_WORKERS": str(self.workers)}
         if service == "native":
             env.update(NATIVE_SENTINELS=",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports),
                        NATIVE_PEERS=",".join(f"{n}=127.0.0.1:{self.native_port(n, 'peer')}" for n in self.native_nodes),
                        NATIVE_REPLICATION=self.native_replication)
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
+
+    def ensure_valid(self) -> None:
+        """Raise ValueError naming the setting to fix when the stack's shape cannot run."""
+        if not 1 <= self.instances <= MAX_INSTANCES:
+            raise ValueError(f"instances must be 1..{MAX_INSTANCES}, not {self.instances!r}")
+        if self.balance not in BALANCE:
+            raise ValueError(f"balance must be one of {list(BALANCE)}, not {self.balance!r}")
 
     def with_(self, **changes) -> "StackConfig":
         return replace(self, **changes)
@@ -128,7 +169,9 @@ def test_config(run_dir: Path, offset: int = 0, **changes) -> StackConfig:
                        service_ports={"cp": 15001 + offset, "ap": 15002 + offset, "native": 15003 + offset},
                        native_base_port=16390 + offset, sentinel_base_port=16480 + offset,
                        prometheus_port=19090 + offset, alertmanager_port=19093 + offset,
-                       dashboard_port=15080 + offset, **changes)
+                       dashboard_port=15080 + offset,
+                       **{"instance_base_port": 15100 + offset, "haproxy_stats_port": 15190 + offset,
+                          "check_interval_ms": 200, **changes})
 
 
 test_config.__test__ = False  # a factory, not a test, though modules that import it are collected

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from harness.verdicts import Verdict, run_checker
 
-from . import availability, breakers, convergence, linearizable, lost_writes, staleness
+from . import (availability, breakers, convergence, linearizable, lost_writes, monotonic_reads,
+               read_your_writes, staleness)
 
 CHECKERS = {
     "linearizable": linearizable.check,
@@ -12,6 +13,8 @@ CHECKERS = {
     "staleness": staleness.check,
     "availability": availability.check,
     "breakers": breakers.check,
+    "read_your_writes": read_your_writes.check,
+    "monotonic_reads": monotonic_reads.check,
 }
 
 

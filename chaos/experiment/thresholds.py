@@ -29,6 +29,10 @@ CHECKER_PARAMS = {
     "availability": {"min_availability": ("bounds",), "max_availability": ("bounds",)},
     "breakers": {"expect_open": ("links",), "open_within_s": ("number", 0, 600),
                  "close_within_s": ("number", 0, 600), "fault": ("fault",)},
+    "read_your_writes": {"service": ("service",), "min_violations": ("integer", 0, 10**9),
+                         "max_violations": ("integer", 0, 10**9)},
+    "monotonic_reads": {"service": ("service",), "min_violations": ("integer", 0, 10**9),
+                        "max_violations": ("integer", 0, 10**9)},
 }
 
 

@@ -17,6 +17,8 @@ import requests
 
 from harness.history import Op
 from harness.outcomes import classify
+from stack.balancer import INSTANCE_HEADER
+from stack.config import SESSION_HEADER
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Client(threading.Thread):
     """One client: picks a key, reads or writes it, records invoke and completion, repeats."""
 
     def __init__(self, workload, service: str, base_url: str, keys: list[str], recorder, stop: threading.Event,
-                 writes_stopped: threading.Event, next_pid, stats: Stats, seed: int):
+                 writes_stopped: threading.Event, next_pid, stats: Stats, seed: int, session_id: str = ""):
         super().__init__(name=f"client-{service}", daemon=True)
         self.w, self.service, self.url, self.keys = workload, service, base_url, keys
         self.rec, self.stop, self.writes_stopped = recorder, stop, writes_stopped
@@ -52,10 +54,14 @@ class Client(threading.Thread):
         self.rng = random.Random(seed)
         self.process = next_pid()
         self.n = 0
+        # One session per client, kept across its process ids: what the session checkers judge, and
+        # what HAProxy's header affinity hashes (its cookie affinity follows the client's cookie jar).
+        self.session_id = session_id or f"{service}-{seed}"
 
     def run(self) -> None:
         session = requests.Session()
         session.trust_env = False  # never route the workload through an environment proxy
+        session.headers[SESSION_HEADER] = self.session_id
         try:
             while not self.stop.is_set() and self.n < self.w.max_ops:
                 self.invoke(session)
@@ -72,15 +78,15 @@ class Client(threading.Thread):
         f = "write" if write else "read"
         value = f"{self.service}-{self.process}-{self.n}" if write else None
         t, wall = self.rec.now()
-        self.rec.write(Op("invoke", self.process, f, key, value, self.service, t, wall))
+        self.rec.write(Op("invoke", self.process, f, key, value, self.service, t, wall, session=self.session_id))
         started = time.monotonic()
-        status, body, exc = None, None, None
+        status, body, exc, instance = None, None, None, None
         try:
             if write:
                 resp = session.post(f"{self.url}/write/{key}/{value}", timeout=self.w.timeout_s)
             else:
                 resp = session.get(f"{self.url}/read/{key}", timeout=self.w.timeout_s)
-            status = resp.status_code
+            status, instance = resp.status_code, resp.headers.get(INSTANCE_HEADER)
             try:
                 body = resp.json()
             except ValueError:
@@ -100,7 +106,8 @@ class Client(threading.Thread):
         self.rec.write(Op(kind, self.process, f, key, got, self.service, t, wall,
                           version=body.get("version") if kind == "ok" else None, node=body.get("node"),
                           staleness_ms=body.get("staleness_ms"), stale=body.get("stale"), status=status,
-                          outcome=body.get("outcome"), error=error, latency_ms=latency))
+                          outcome=body.get("outcome"), error=error, latency_ms=latency,
+                          session=self.session_id, instance=instance))
         self.stats.add(self.service, kind)
         if kind == "info":
             self.process = self.next_pid()  # the old process may still have an operation in flight
@@ -123,7 +130,7 @@ class Workload:
 
         self.keys = {s: key_space(run_id, s, workload.key_prefix, workload.keys) for s in urls}
         self.clients = [Client(workload, s, url, self.keys[s], recorder, self.stop_event, self.writes_stopped[s],
-                               next_pid, self.stats, seed=seed * 1000 + i)
+                               next_pid, self.stats, seed=seed * 1000 + i, session_id=f"{run_id}:{s}:{i}")
                         for s, url in urls.items() for i in range(workload.clients)]
 
     def start(self) -> None:

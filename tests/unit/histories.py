@@ -24,17 +24,21 @@ class H:
     def _op(self, type_, p, f, key, value, t, service, **extra):
         self.events.append(Op(type_, p, f, key, value, service or self.service, t, wall(t), **extra))
 
-    def write(self, p, key, value, start, end, type="ok", service=None, version=None, **extra):
+    def write(self, p, key, value, start, end, type="ok", service=None, version=None, session=None, **extra):
         """Add a write of value to key by process p, invoked at start and completed at end."""
-        self._op("invoke", p, "write", key, value, start, service)
+        if session is not None:  # a session names both events, as the workloads record it
+            extra["session"] = session
+        self._op("invoke", p, "write", key, value, start, service, session=session)
         if end is not None:
             self._op(type, p, "write", key, value, end, service, version=version,
                      latency_ms=(end - start) * 1000, **extra)
         return self
 
-    def read(self, p, key, value, start, end, type="ok", service=None, version=None, **extra):
+    def read(self, p, key, value, start, end, type="ok", service=None, version=None, session=None, **extra):
         """Add a read of key by process p that returned value (None = absent)."""
-        self._op("invoke", p, "read", key, None, start, service)
+        if session is not None:
+            extra["session"] = session
+        self._op("invoke", p, "read", key, None, start, service, session=session)
         if end is not None:
             self._op(type, p, "read", key, value if type == "ok" else None, end, service,
                      version=version, latency_ms=(end - start) * 1000, **extra)

@@ -18,7 +18,8 @@ from tests.unit.histories import H, through_file, wall
 # What each checker needs to judge anything at all, so an empty history cannot pass it.
 CONFIG = {"linearizable": {}, "convergence": {}, "lost_writes": {}, "staleness": {"max_staleness_ms": 100},
           "availability": {"min_availability": {"cp": {"steady": 0.9}}},
-          "breakers": {"expect_open": ["cp:g2"]}}
+          "breakers": {"expect_open": ["cp:g2"]}, "read_your_writes": {"service": "cp"},
+          "monotonic_reads": {"service": "cp"}}
 
 
 def test_the_config_covers_every_registered_checker():

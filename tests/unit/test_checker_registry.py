@@ -35,6 +35,7 @@ def test_run_all_runs_the_configured_checkers():
                       "breakers": {"bogus_threshold": 1}})
     assert [(v.checker, v.valid) for v in out] == [("linearizable", "invalid"), ("availability", "valid"),
                                                    ("breakers", "unknown")]
-    assert set(CHECKERS) == {"linearizable", "convergence", "lost_writes", "staleness", "availability", "breakers"}
+    assert set(CHECKERS) == {"linearizable", "convergence", "lost_writes", "staleness", "availability", "breakers",
+                             "read_your_writes", "monotonic_reads"}
     with pytest.raises(ValueError, match="linearisable"):
         run_all(h, {"linearisable": {}})
