@@ -20,6 +20,7 @@ from dashboard.feed import Feed
 from dashboard.health import stack_health
 from dashboard.prometheus import PrometheusRates
 from dashboard.tail import RunTail
+from stack.config import SERVICES
 
 HEALTH_EVERY_S = 1.0
 
@@ -27,7 +28,7 @@ HEALTH_EVERY_S = 1.0
 class Hub:
     def __init__(self, stack, runs_root, tick_s: float = 0.25, keep_s: float = 180.0, prometheus_url: str = ""):
         self.stack = stack
-        self.services = tuple(stack.config.service_ports)
+        self.services = SERVICES  # CP and AP side by side: the page has a column for each
         self.feed = Feed(self.services, tick_s=tick_s, keep_s=keep_s)
         self.tail = RunTail(stack.run_dir, self.feed, runs_root)
         self.urls = {s: stack.config.service_url(s) for s in self.services}
