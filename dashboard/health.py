@@ -43,7 +43,7 @@ def stack_health(stack, session: requests.Session, timeout: float = 0.5) -> dict
     out = {"nodes": {n: node_health(node, timeout) for n, node in stack.nodes.items()},
            "toxiproxy": toxiproxy_health(stack, timeout),
            "services": {s: service_health(session, stack.config.service_url(s), timeout)
-                        for s in stack.config.service_ports}}
+                        for s in stack.config.services}}
     try:  # every process of the stack, attached ones (Prometheus...) included
         out["processes"] = {r["name"]: "running" if r["running"] else "stopped" for r in stack.status()}
     except Exception as err:  # a pid file being rewritten: say so, look again next time

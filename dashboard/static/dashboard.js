@@ -6,7 +6,7 @@ const COLORS = {ok: "#2e7d32", fail: "#c62828", info: "#ef6c00", p50: "#1565c0",
 const NODE_COLORS = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#455a64", "#ad1457"];
 const BREAKER = ["closed", "half-open", "open"];
 
-const state = {points: [], faults: [], keep: 180, nodes: [], services: [], charts: [], drawn: new Set(),
+const state = {points: [], faults: [], keep: 180, span: 120, nodes: [], services: [], charts: [], drawn: new Set(),
                bandsSeen: {}, run: {phase: "idle"}, frames: 0};
 window.dashboard = state;  // for the browser tests
 
@@ -41,8 +41,12 @@ function bandsPlugin() {
       ctx.fillStyle = f.end == null ? "rgba(198,40,40,0.16)" : "rgba(120,120,120,0.18)";
       ctx.fillRect(x0, top, Math.max(1, x1 - x0), height);
       ctx.fillStyle = "#444";
+      ctx.textBaseline = "alphabetic";
       ctx.font = `${Math.round(11 * devicePixelRatio)}px sans-serif`;
-      ctx.fillText(`${f.name} ${f.target}`, x0 + 3, top + 12 * devicePixelRatio);
+      const label = `${f.name} ${f.target}`, right = u.bbox.left + u.bbox.width;
+      const fits = x0 + 3 + ctx.measureText(label).width <= right;  // else end it at the plot's right edge
+      ctx.textAlign = fits ? "left" : "right";
+      ctx.fillText(label, fits ? x0 + 3 : right - 3, top + 12 * devicePixelRatio);
     }
     ctx.restore();
   }]}};
@@ -59,8 +63,8 @@ function makeChart(service, spec, parent) {
   })));
   const opts = {
     title: spec.title, width: Math.max(300, parent.clientWidth - 8), height: 150, series,
-    scales: {x: {time: true, range: (u, lo, hi) => [hi - state.keep, hi]}, y: spec.range ? {range: spec.range} : {}},
-    axes: [{}, {size: 52}], legend: {live: false}, plugins: [bandsPlugin()],
+    scales: {x: {time: true, range: (u, lo, hi) => [hi - state.span, hi]}, y: spec.range ? {range: spec.range} : {}},
+    axes: [{}, {size: 64}], legend: {live: false}, plugins: [bandsPlugin()],
     hooks: {draw: [u => { if (u.data[0].length) { state.drawn.add(box.dataset.chart); document.body.dataset.chartsDrawn = state.drawn.size; } }]},
   };
   const chart = new uPlot(opts, [[], ...spec.series.map(() => [])], box);
@@ -218,6 +222,7 @@ function connect() {
 }
 
 el("halt").addEventListener("click", () => post("/api/halt"));
+el("span").addEventListener("change", ev => { state.span = Math.min(+ev.target.value, state.keep); redraw(); });
 window.addEventListener("resize", () => { for (const c of state.charts) c.chart.setSize({width: Math.max(300, c.chart.root.parentElement.clientWidth - 8), height: 150}); });
 loadCatalogue();
 connect();
