@@ -1,6 +1,7 @@
 """Grafana is not installable here, so the part of its dashboard that can be tested is: every panel's
 PromQL returns data from a live Prometheus scraping the test stack, evaluated in the middle of an
-experiment's fault window (the run is a real one, through the runner)."""
+experiment's fault window (the run is a real one, through the runner). The live dashboard reads its
+request rates between runs from the same Prometheus."""
 from __future__ import annotations
 
 import pytest
@@ -45,3 +46,11 @@ def test_every_grafana_panel_query_returns_data_during_an_experiment(live, prome
         if not result:
             empty[panel] = expr
     assert not empty, f"panels with no data in the middle of the fault: {empty}"
+    # Between runs the live dashboard asks the same Prometheus for rates and latencies.
+    import requests
+
+    from dashboard.prometheus import PrometheusRates
+    with requests.Session() as session:
+        rates = PrometheusRates(prometheus.url, ("cp", "ap")).rates(session)
+    assert rates["ap"]["ok"] > 0 and 0 < rates["ap"]["p50"] <= rates["ap"]["p99"], rates
+    assert PrometheusRates("http://127.0.0.1:9", ("cp",)).rates(requests.Session()) == {"cp": {}}  # none there: gaps
