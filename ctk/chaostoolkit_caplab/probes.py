@@ -6,6 +6,7 @@ a number, `{"type": "regex", "target": "valid", "pattern": "^valid$"}` a string.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import time
 
@@ -154,6 +155,12 @@ def check(checker: str, since: str = "start", thresholds: dict = None, min_ops: 
         raise ActivityFailed(f"check: thresholds must be a mapping, got {thresholds!r}")
     rec = recording.current()
     config = {**default_thresholds(checker, target(configuration)), **(thresholds or {})}
+    try:
+        inspect.signature(CHECKERS[checker]).bind(None, **config)
+    except TypeError as err:
+        accepted = [p for p in inspect.signature(CHECKERS[checker]).parameters if p != "history"]
+        raise ActivityFailed(f"check: thresholds {sorted(config)} do not fit {checker} ({err}); "
+                             f"it takes {accepted}") from None
     deadline = time.monotonic() + float(wait_s)
     while True:
         history = rec.history_since(since)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 from chaos.experiment.model import Workload as WorkloadSpec
 from chaos.observers.samplers import Sampler, Snapshotter
+from chaos.run.protocols import Observer
+from chaos.run.protocols import Workload as WorkloadProtocol
 from chaos.workloads.threads import Workload
 from harness.history import FaultEvent, HistoryWriter, MetricSample, NodeSnapshot, Op, read_history
 from harness.runs import new_run_dir
@@ -46,15 +48,17 @@ class Recording:
         self.rec = HistoryWriter(self.run_dir / "history.jsonl")
         urls = target.urls
         self.urls = {s: urls[s] for s in self.services}
-        self.sampler = Sampler(urls, self.rec)
-        self.workload: Workload | None = None
+        self.sampler: Observer = Sampler(urls, self.rec)
+        self.workload: WorkloadProtocol | None = None
         self.marks: list[Mark] = []
         self.counts: dict = {}  # (service, completion) -> n, over every stretch
         self.faults_undone = 0
+        self.sampling = False
         self.started = time.monotonic()
 
     def start(self) -> None:
         self.sampler.start()
+        self.sampling = True
         self.mark("start")
 
     def mark(self, name: str) -> Mark:
@@ -82,16 +86,7 @@ class Recording:
     def history_since(self, name: str | None) -> list:
         """The events since a mark: its key spaces' operations, samples and snapshots after it, and
         every fault event (a fault started before the mark still shapes the windows after it)."""
-        mark = self.find(name)
-        epochs = tuple(m.epoch + ":" for m in self.marks[self.marks.index(mark):])
-        out = []
-        for event in read_history(self.rec.path):
-            if isinstance(event, Op):
-                if event.key.startswith(epochs):
-                    out.append(event)
-            elif isinstance(event, FaultEvent) or event.time >= mark.time:
-                out.append(event)
-        return out
+        return since(read_history(self.rec.path), self.marks, self.find(name))
 
     def stop_writes(self, services) -> None:
         if self.workload is not None:
@@ -137,6 +132,7 @@ class Recording:
     def _stop_workload(self) -> None:
         if self.workload is not None:
             self.workload.stop()
+            self.workload.finish(self.rec.path)  # client threads write as they go: nothing to fold in
             for key, n in self.workload.stats.counts.items():
                 self.counts[key] = self.counts.get(key, 0) + n
             self.workload = None
@@ -144,9 +140,25 @@ class Recording:
     def close(self) -> None:
         """Stop the clients and the sampler and close the history; safe to call twice."""
         self._stop_workload()
-        if self.sampler.is_alive():
+        if self.sampling:
             self.sampler.stop()
+            self.sampling = False
         self.rec.close()
+
+
+def since(events, marks: list[Mark], mark: Mark) -> list:
+    """The events from `mark` on: the operations on its key space and later ones, the samples and
+    snapshots taken after it, and every fault event (a fault started before the mark still shapes
+    the windows after it)."""
+    epochs = tuple(m.epoch + ":" for m in marks[marks.index(mark):])
+    out = []
+    for event in events:
+        if isinstance(event, Op):
+            if event.key.startswith(epochs):
+                out.append(event)
+        elif isinstance(event, FaultEvent) or event.time >= mark.time:
+            out.append(event)
+    return out
 
 
 class Phased:

@@ -81,6 +81,20 @@ def test_partition_example_completes_with_probe_values_and_verdicts(live, toxipr
     assert_nothing_injected(live, toxiproxy)
 
 
+def test_blackhole_vs_refusal_example_completes(live, toxiproxy, tmp_path):
+    proc, journal = chaos_run(EXAMPLES / "blackhole-vs-refusal.json", ctk_env(live, tmp_path), tmp_path)
+    assert proc.returncode == 0 and journal["status"] == "completed", proc.stdout + proc.stderr
+    run = {r["activity"]["name"]: r["output"] for r in journal["run"]}
+    # Refused connections: the breaker is open after the 2 s pause, so CP says "not applied".
+    assert run["cp-write-refused"]["status"] == 503 and run["cp-write-refused"]["outcome"] == "not_applied"
+    # A black hole: no quorum either way; until the breaker opens the write's fate is unknown.
+    assert run["cp-write-blackholed"]["status"] == 503
+    assert run["cp-write-blackholed"]["completion"] in ("info", "fail")
+    assert run["cp-linearizable-through-blackhole"]["since"]["name"] == "blackhole"
+    assert journal["caplab"]["overall"] == "valid", journal["caplab"]
+    assert_nothing_injected(live, toxiproxy)
+
+
 def test_a_broken_tolerance_fails_the_run_before_any_fault(live, toxiproxy, tmp_path):
     experiment = json.loads((EXAMPLES / "partition.json").read_text())
     probes = experiment["steady-state-hypothesis"]["probes"]
@@ -113,10 +127,14 @@ KILLED = {"version": "1.0.0", "title": "faults left behind by a killed run",
               "type": "python", "module": "chaostoolkit_caplab.actions", "func": "heal", "arguments": {}}}]}
 
 
-@pytest.mark.parametrize("healer", ["chaos run heal.json", "python -m chaos heal"])
+@pytest.mark.parametrize("healer", ["chaos run heal.json", "python -m chaos heal", "SIGTERM: the caplab control"])
 def test_a_killed_run_leaves_nothing_once_healed(live, toxiproxy, tmp_path, healer):
     env = ctk_env(live, tmp_path)
-    (tmp_path / "killed.json").write_text(json.dumps(KILLED))
+    experiment = dict(KILLED)
+    if healer.startswith("SIGTERM"):  # interrupted: Chaos Toolkit skips the rollbacks, the control heals
+        experiment["controls"] = [{"name": "caplab", "provider": {
+            "type": "python", "module": "chaostoolkit_caplab.control", "arguments": {"clients": 1}}}]
+    (tmp_path / "killed.json").write_text(json.dumps(experiment))
     proc = subprocess.Popen([str(CHAOS), "--no-log-file", "run", "--journal-path", str(tmp_path / "j.json"),
                              str(tmp_path / "killed.json")], env=env, cwd=tmp_path, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -127,9 +145,18 @@ def test_a_killed_run_leaves_nothing_once_healed(live, toxiproxy, tmp_path, heal
                    and toxiproxy.get_proxy("ap_g1").toxics):
             assert proc.poll() is None and time.monotonic() < deadline, "the faults never all landed"
             time.sleep(0.1)
+        if healer.startswith("SIGTERM"):
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # no rollback, no clean-up: what a crash leaves
         proc.wait(10)
+    if healer.startswith("SIGTERM"):
+        journal = json.loads((tmp_path / "j.json").read_text())
+        assert journal["status"] == "interrupted" and not journal["rollbacks"]
+        assert any("healed faults still in place" in n for n in journal["caplab"]["notes"]), journal["caplab"]
+        assert_nothing_injected(live, toxiproxy)
+        return
     assert read_entries(state_dir(live)), "the paused node must be in the fault ledger"
     if healer == "python -m chaos heal":
         cmd = [sys.executable, "-m", "chaos", "heal", "--stack-run-dir", env["CAPLAB_STACK_DIR"],

@@ -13,7 +13,8 @@ from chaoslib.provider.python import run_python_activity, validate_python_activi
 
 import chaostoolkit_caplab
 from chaos.nemesis.schedule import FAULTS, REQUIRED
-from chaostoolkit_caplab import actions, control, probes, reference
+from chaostoolkit_caplab import actions, control, probes, recording, reference
+from harness.history import BreakerSample, FaultEvent, Op
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,3 +101,32 @@ def test_the_chaos_toolkit_pins_agree_and_are_locked():
     pins = dict(p.strip().strip('"').split("==") for p in extra.split(","))
     assert pins == {"chaostoolkit": lock["chaostoolkit"], "chaostoolkit-lib": lock["chaostoolkit-lib"]}
     assert f'"chaostoolkit-lib=={lock["chaostoolkit-lib"]}"' in (ROOT / "ctk" / "pyproject.toml").read_text()
+
+
+def _op(key, t, kind="invoke"):
+    return Op(kind, 1, "read", key, None, "cp", t, 0)
+
+
+def test_the_history_since_a_mark_holds_its_keys_later_samples_and_every_fault():
+    marks = [recording.Mark("start", 0.0, "run.m0"), recording.Mark("cut", 5.0, "run.m1"),
+             recording.Mark("after", 9.0, "run.m2")]
+    fault = FaultEvent("start", "cut", "cp->g2", 4.0, 0, stage="complete")
+    events = [_op("run.m0:cp:k1", 4.5), fault, BreakerSample("cp", "g2", "open", 4.8, 0),
+              _op("run.m0:cp:k1", 5.2, "ok"),  # an old key completing after the mark: not in the stretch
+              _op("run.m1:cp:k1", 6.0), BreakerSample("cp", "g2", "open", 6.1, 0), _op("run.m2:cp:k1", 9.5),
+              _op("run.m10:cp:k1", 9.6)]  # m1 must not match m10's keys
+    got = recording.since(events, marks, marks[1])
+    assert got == [fault, events[4], events[5], events[6]]
+    assert recording.since(events, marks, marks[0])[:3] == events[:3]
+
+
+def test_check_thresholds_must_fit_the_checker(monkeypatch):
+    class Rec:
+        def history_since(self, name):
+            return []
+
+    monkeypatch.setattr(recording, "_current", Rec())
+    monkeypatch.setattr(probes, "target", lambda configuration: None)
+    with pytest.raises(ActivityFailed, match=r"do not fit linearizable .*it takes \['service', 'max_steps'"):
+        run_python_activity(_activity("check", "probes", checker="linearizable",
+                                      thresholds={"max_stalenes_ms": 5}), {}, {})
