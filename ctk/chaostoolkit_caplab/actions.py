@@ -21,7 +21,7 @@ from chaos.experiment.validation import fault_params
 from chaos.faults import Topology
 from chaos.faults import heal as heal_everything
 from chaos.nemesis.schedule import FAULTS, REQUIRED, FaultContext, build_fault
-from chaoslib.exceptions import ActivityFailed
+from chaoslib.exceptions import ActivityFailed, InterruptExecution
 from stack.config import SERVICES
 
 from . import recording
@@ -69,6 +69,10 @@ def inject(fault_type: str, raw: dict, duration_s, configuration) -> dict:
         return {**out, "active": True}
     try:
         time.sleep(duration_s)
+    except InterruptExecution as err:
+        # Chaos Toolkit's SIGTERM handler raises this; its python provider would turn it into one
+        # failed activity and carry on. The fault is undone below; the run must stop.
+        raise SystemExit(f"interrupted while holding {fault.name}: {err}") from err
     finally:
         try:
             fault.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
+from urllib.parse import quote
 
 import requests
 from chaoslib.exceptions import ActivityFailed
@@ -91,13 +92,13 @@ def _operation(service: str, method: str, path: str, configuration) -> dict:
     latency = round((time.monotonic() - started) * 1000, 1)
     body = answer(resp)
     completion = classify(resp.status_code, body)
-    if 400 <= resp.status_code < 500 and completion == "fail":  # bad input or rate limited: say why
-        error = body.get("error")
-        raise ActivityFailed(f"{method} {path} answered {resp.status_code}: "
-                             f"{error.get('message') if isinstance(error, dict) else error}")
     error = body.get("error")
+    error = error.get("message") if isinstance(error, dict) else error
+    # Bad input, a rate limit or a broken service is an error; a 503 is CP's answer under a fault.
+    if (400 <= resp.status_code < 500 and completion == "fail") or (resp.status_code >= 500 and resp.status_code != 503):
+        raise ActivityFailed(f"{method} {path} answered {resp.status_code}: {error}")
     return {"status": resp.status_code, "completion": completion, "outcome": body.get("outcome"),
-            "latency_ms": latency, "error": error.get("message") if isinstance(error, dict) else error,
+            "latency_ms": latency, "error": error,
             **{k: body.get(k) for k in ("value", "version", "node", "staleness_ms", "stale") if k in body}}
 
 
@@ -107,14 +108,15 @@ def cp_write(key: str, value: str = None, *, configuration: dict = None) -> dict
     "completion": ok | fail | info (unknown), "outcome": the service's word on a 503, "version",
     "latency_ms"}. A 503 is an answer, not an error; bad input raises with the service's message."""
     value = value if value is not None else f"ctk-{time.time_ns()}"
-    return {"key": key, "written": value, **_operation("cp", "POST", f"/write/{key}/{value}", configuration)}
+    return {"key": key, "written": value,
+            **_operation("cp", "POST", f"/write/{quote(str(key), safe='')}/{quote(str(value), safe='')}", configuration)}
 
 
 @activity
 def ap_read(key: str, *, configuration: dict = None) -> dict:
     """Read key through the AP service: {"status", "completion", "value" (null when absent),
     "version", "node" that answered, "staleness_ms" it reported, "stale", "latency_ms"}."""
-    return {"key": key, **_operation("ap", "GET", f"/read/{key}", configuration)}
+    return {"key": key, **_operation("ap", "GET", f"/read/{quote(str(key), safe='')}", configuration)}
 
 
 @activity

@@ -111,7 +111,7 @@ def test_a_broken_tolerance_fails_the_run_before_any_fault(live, toxiproxy, tmp_
 
 
 KILLED = {"version": "1.0.0", "title": "faults left behind by a killed run",
-          "description": "inject, then wait long enough to be killed",
+          "description": "inject, then hold one more fault long enough to be killed",
           "configuration": {"caplab_stack_dir": {"type": "env", "key": "CAPLAB_STACK_DIR"},
                             "caplab_port_offset": {"type": "env", "key": "CAPLAB_PORT_OFFSET", "env_var_type": "int"}},
           "method": [{"type": "action", "name": name, "provider": {
@@ -121,8 +121,9 @@ KILLED = {"version": "1.0.0", "title": "faults left behind by a killed run",
                                        ("blackhole-cp-g2", "cut_node", {"node": "g2", "services": ["cp"],
                                                                         "mode": "blackhole"}),
                                        ("flap-ap-g1", "flapping", {"node": "g1", "services": ["ap"],
-                                                                   "period_sec": 0.4}))]
-          + [{"type": "action", "name": "wait", "provider": {"type": "process", "path": "sleep", "arguments": "60"}}],
+                                                                   "period_sec": 0.4}),
+                                       ("hold-one-way-ap-g2", "one_way", {"node": "g2", "services": ["ap"],
+                                                                          "direction": "upstream", "duration_s": 60}))],
           "rollbacks": [{"type": "action", "name": "heal", "provider": {
               "type": "python", "module": "chaostoolkit_caplab.actions", "func": "heal", "arguments": {}}}]}
 
@@ -142,14 +143,17 @@ def test_a_killed_run_leaves_nothing_once_healed(live, toxiproxy, tmp_path, heal
         g2 = live.nodes["g2"].pid
         deadline = time.monotonic() + 45
         while not (process_state(g2) == "T" and toxiproxy.get_proxy("cp_g2").toxics
-                   and toxiproxy.get_proxy("ap_g1").toxics):
+                   and toxiproxy.get_proxy("ap_g1").toxics and toxiproxy.get_proxy("ap_g2").toxics):
             assert proc.poll() is None and time.monotonic() < deadline, "the faults never all landed"
             time.sleep(0.1)
         if healer.startswith("SIGTERM"):
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # no rollback, no clean-up: what a crash leaves
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # no rollback, no clean-up: what a crash leaves
+        except ProcessLookupError:  # the SIGTERMed run already ended, and nothing of it is left
+            pass
         proc.wait(10)
     if healer.startswith("SIGTERM"):
         journal = json.loads((tmp_path / "j.json").read_text())
