@@ -110,7 +110,8 @@ def _stack_for(exp, args):
     if args.target == "compose":
         return compose_stack(exp, args.compose_env_file)
     return init_stack(Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset,
-                                         alerts=bool(exp.alerts), alert_profile=exp.alert_profile)))
+                                         alerts=bool(exp.alerts), alert_profile=exp.alert_profile,
+                                         native="native" in exp.services)))
 
 
 def run_one(exp, args, started: list | None = None) -> int:

@@ -142,8 +142,9 @@ class StackConfig:
                "PORT": str(listen), "WEB_WORKERS": str(self.workers)}
         if service == "native":
             env.update(NATIVE_SENTINELS=",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports),
-                       NATIVE_PEERS=",".join(f"{n}=127.0.0.1:{self.native_port(n, 'peer')}" for n in self.native_nodes),
-                       NATIVE_REPLICATION=self.native_replication)
+                       NATIVE_PEERS=",".join(f"{n}=127.0.0.1:{self.native_port(n, 'peer')}" for n in self.native_nodes))
+            if self.native_replication != "async":  # unset means the default, as an experiment's overrides expect
+                env["NATIVE_REPLICATION"] = self.native_replication
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
 

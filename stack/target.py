@@ -21,7 +21,8 @@ from .config import PROFILES, StackConfig
 # reads from first (AP_READ_NODE, a node name; the others are numbers). Their ranges and defaults
 # are app/config.py's TABLE.
 OVERRIDABLE = ("NETWORK_TIMEOUT_SEC", "BREAKER_FAIL_MAX", "BREAKER_RESET_TIMEOUT_SEC", "MAX_STALENESS_MS",
-               "MAINTENANCE_INTERVAL_SEC", "AP_READ_NODE")
+               "MAINTENANCE_INTERVAL_SEC", "AP_READ_NODE", "NATIVE_REPLICATION", "NATIVE_REPLICAS",
+               "NATIVE_WAIT_TIMEOUT_MS", "NATIVE_MAX_LAG_SEC", "NATIVE_READ_FROM")
 # The settings a run reads back from the running services (and records in its results).
 SETTINGS = (*OVERRIDABLE, "CAPLAB_TEST_UNSAFE_CP_READ", "CAPLAB_TEST_UNSAFE_CP_CROSSED_ACK", "WEB_WORKERS")
 
@@ -35,8 +36,9 @@ WEBHOOK_PORT = 9095
 
 
 def stack_config(nodes: int, profile: str = "local", run_dir="run", port_offset: int = 0,
-                 alerts: bool = False, alert_profile: str = "") -> StackConfig:
-    """The StackConfig for an experiment of `nodes` nodes (with Prometheus and Alertmanager if `alerts`)."""
+                 alerts: bool = False, alert_profile: str = "", native: bool = False) -> StackConfig:
+    """The StackConfig for an experiment of `nodes` nodes (with Prometheus and Alertmanager if `alerts`,
+    with the native side if `native`: it joins the same folder and ports, as `make up NATIVE=1`)."""
     shift = port_offset + (0 if nodes == 2 else 30 * nodes) + (ALERTS_SHIFT if alerts else 0)
     folder = Path(run_dir) if nodes == 2 else Path(run_dir) / f"{nodes}nodes"
     base = StackConfig()
@@ -47,7 +49,9 @@ def stack_config(nodes: int, profile: str = "local", run_dir="run", port_offset:
         proxy_base_port=base.proxy_base_port + shift,
         service_ports={s: p + shift for s, p in base.service_ports.items()},
         alerts=alerts, alert_profile=alert_profile, prometheus_port=base.prometheus_port + shift,
-        alertmanager_port=base.alertmanager_port + shift, webhook_port=WEBHOOK_PORT + shift if alerts else 0)
+        alertmanager_port=base.alertmanager_port + shift, webhook_port=WEBHOOK_PORT + shift if alerts else 0,
+        native=native, native_base_port=base.native_base_port + shift,
+        sentinel_base_port=base.sentinel_base_port + shift)
 
 
 def compose_stack(exp, env_file):
@@ -56,6 +60,7 @@ def compose_stack(exp, env_file):
     It runs 2 nodes with the settings of its file, and no Prometheus of the runner's, so
     experiments that need other sizes, settings or alerts run on the local stack only."""
     wants = [what for what, needed in (("3 nodes", exp.nodes != 2), ("alerts", bool(exp.alerts)),
+                                       ("the native service", "native" in exp.services),
                                        ("service settings", bool(exp.service_settings))) if needed]
     if wants:
         raise RunnerError(f"{exp.name} needs {', '.join(wants)}: the compose target runs 2 nodes with the "

@@ -22,7 +22,10 @@ def check(history, service: str | None = None, nodes: str = "any", phase: str | 
     acked = [c for c in pair_ops(history, service=service) if c.f == "write" and c.type == "ok"]
     counts = {"acknowledged": len(acked), "present": 0, "superseded": 0, "lost": 0, "unversioned": 0}
     lost, unversioned = [], []
+    by_service: dict = {}
     for c in acked:
+        mine = by_service.setdefault(c.service, {"acknowledged": 0, "lost": 0})
+        mine["acknowledged"] += 1
         if not c.version:
             counts["unversioned"] += 1
             unversioned.append(c.describe())
@@ -30,9 +33,11 @@ def check(history, service: str | None = None, nodes: str = "any", phase: str | 
         outcome = combine([fate(snap.records.get(c.key), c.version, c.value) for snap in final.values()], nodes)
         counts[outcome] += 1
         if outcome == "lost":
+            mine["lost"] += 1
             seen = {n: snap.records.get(c.key) for n, snap in final.items()}
             lost.append(dict(c.describe(), final={n: r and r.get("version") for n, r in seen.items()}))
-    figures = dict(counts, nodes=sorted(final), snapshot_at_s=max(s.time for s in final.values()))
+    figures = dict(counts, nodes=sorted(final), snapshot_at_s=max(s.time for s in final.values()),
+                   by_service=by_service)
     if not acked:
         return Verdict(NAME, "unknown", f"no acknowledged {service or ''} write: nothing could be lost".replace("  ", " "),
                        figures=figures)

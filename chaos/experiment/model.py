@@ -12,7 +12,7 @@ from pathlib import Path
 from stack.target import OVERRIDABLE
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent / "catalogue"
-SERVICES = ("cp", "ap")
+SERVICES = ("cp", "ap", "native")  # native: Redis replication with Sentinel (docs/native.md)
 PROFILES = ("local", "test")
 ENGINES = ("threads", "locust")
 ALERT_PROFILES = ("fast", "spec")

@@ -9,15 +9,17 @@ of a run. A checker parameter with no kind here is refused by tests/unit/test_ex
 from __future__ import annotations
 
 import inspect
+import re
 
-from chaos.checkers import CHECKERS
+from chaos.checkers import CHECKERS, EXPECT, base_name
 from chaos.experiment.model import WINDOWS
 
 # The type of every checker parameter an experiment may set; typed here, in one place, so a bound
 # of the wrong shape is a problem with its path, never a crash inside a checker.
 # kind: ("number", lo, hi) | ("integer", lo, hi) | ("service",) | ("choice", values) | ("bool",)
 #       | ("bounds",) {service: {window: fraction}} | ("links",) ["svc:node", ...] | ("fault",) a schedule name
-SNAPSHOT_PHASES = ("after-heal", "after-recovery")
+SNAPSHOT_PHASES = ("after-heal", "after-recovery", "native-after-heal")
+LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 CHECKER_PARAMS = {
     "linearizable": {"service": ("service",), "max_steps": ("integer", 1, 10**9),
                      "time_limit_s": ("number", 0.1, 3600), "allow_mixed_keys": ("bool",)},
@@ -37,15 +39,20 @@ CHECKER_PARAMS = {
 
 
 def check_checkers(v, raw, services, node_names, labels) -> dict:
-    d = v.mapping("checkers", raw, tuple(CHECKERS))
+    """Each checker's thresholds. A checker may be listed more than once as ``<checker>/<label>``
+    (``lost_writes/native``), and any may say ``expect: invalid`` (the hypothesis is a violation)."""
+    labelled = tuple(k for k in (raw if isinstance(raw, dict) else {}) if isinstance(k, str) and "/" in k
+                     and base_name(k) in CHECKERS and LABEL.fullmatch(k.split("/", 1)[1]))
+    d = v.mapping("checkers", raw, tuple(CHECKERS) + labelled)
     out = {}
     for name, thresholds in d.items():
-        if name not in CHECKERS:
+        if name not in CHECKERS and name not in labelled:
             continue
         path = f"checkers.{name}"
-        allowed = tuple(p for p in inspect.signature(CHECKERS[name]).parameters if p != "history")
+        base = base_name(name)
+        allowed = tuple(p for p in inspect.signature(CHECKERS[base]).parameters if p != "history") + ("expect",)
         t = v.mapping(path, thresholds, allowed)
-        kinds = CHECKER_PARAMS.get(name, {})
+        kinds = {**CHECKER_PARAMS.get(base, {}), "expect": ("choice", EXPECT)}
         out[name] = {key: _threshold(v, f"{path}.{key}", value, kinds.get(key, ("scalar",)), services,
                                      node_names, labels)
                      for key, value in t.items() if key in allowed and value is not None}

@@ -10,7 +10,7 @@ import difflib
 
 from chaos.experiment.model import (ENGINES, KEY_CHARS, METRICS, NAME, STEADY_CHECKS, WINDOWS, AfterHeal, FaultSpec,
                          MetricExpectation, SteadyCheck, Workload)
-from chaos.nemesis.schedule import FAULTS, REQUIRED, Param
+from chaos.nemesis.schedule import FAULTS, NATIVE_FAULTS, REQUIRED, Param
 from stack.config import proxy_name
 
 
@@ -149,6 +149,7 @@ def _schedule(v: _Checker, raw, workload: Workload, services, node_names) -> lis
                   f"({workload.duration_s:g} s)", "shorten it, or lengthen workload.duration_s")
         params = _params(v, f"{path}.params", d.get("params"), FAULTS[fault].params, services, node_names)
         _cross_check(v, f"{path}.params", fault, params)
+        _native_check(v, path, fault, params, services)
         label = v.text(f"{path}.name", d.get("name", fault), pattern=NAME, what="a short label such as cut-g2")
         if label in seen:
             v.bad(f"{path}.name", f"{label!r} is already the name of schedule[{seen[label]}]",
@@ -156,6 +157,16 @@ def _schedule(v: _Checker, raw, workload: Workload, services, node_names) -> lis
         seen[label] = i
         out.append(FaultSpec(at=at, duration=duration, fault=fault, params=params, name=label))
     return out
+
+
+def _native_check(v: _Checker, path, fault: str, params: dict, services) -> None:
+    """The native side's faults need the native service; the g nodes' faults must not default to it."""
+    if fault in NATIVE_FAULTS and "native" not in services:
+        v.bad(f"{path}.fault", f"{fault} acts on the native side, which runs only with the native service",
+              "add native to the experiment's services")
+    if "native" in services and "services" in FAULTS[fault].params and not params.get("services"):
+        v.bad(f"{path}.params.services", "the native service has no proxy to the g nodes",
+              "name the services this fault cuts, e.g. services: [cp, ap]")
 
 
 def _cross_check(v: _Checker, path, fault: str, params: dict) -> None:

@@ -1,6 +1,7 @@
 """The fault catalogue: scoped faults that always undo themselves (see docs/faults.md)."""
 from chaos.faults.base import (EventCallback, Fault, FaultError, Node, NoFault, Topology,
                                proxy_name)
+from chaos.faults.failover import IsolatePrimary, KillPrimary
 from chaos.faults.flapping import FlappingLink
 from chaos.faults.heal import HealError, HealReport, heal
 from chaos.faults.network import MODES, BlackHole, ProxiesDown, cut_node_off, cut_service_from_node, partition
@@ -11,7 +12,7 @@ from chaos.faults.toxics import (ToxicFault, bandwidth, latency, limit_data, res
 
 __all__ = [
     "EventCallback", "Fault", "FaultError", "Node", "NoFault", "Topology", "proxy_name",
-    "FlappingLink", "HealError", "HealReport", "heal", "MODES", "BlackHole", "ProxiesDown",
+    "IsolatePrimary", "KillPrimary", "FlappingLink", "HealError", "HealReport", "heal", "MODES", "BlackHole", "ProxiesDown",
     "cut_node_off", "cut_service_from_node", "partition",
     "KillNode", "PauseNode", "FaultScope", "Terminated", "ToxicFault", "bandwidth", "latency",
     "limit_data", "reset_peer", "slicer", "slow_close",

@@ -46,6 +46,7 @@ class FaultContext:
     services: list  # the experiment's services: the default for `services` params
     nodes: dict = field(default_factory=dict)  # name -> Node (pid, kill, start)
     state_dir: Any = None
+    native: Any = None  # the stack's NativeSide (stack/native.py), when it runs one
 
 
 class NodeHandle:
@@ -130,6 +131,15 @@ def _process(cls):
     return build
 
 
+def _native(build):
+    """Build a fault of the native side; the stack must run one (the experiment lists native)."""
+    def wrapped(ctx, p):
+        if ctx.native is None:
+            raise F.FaultError("this stack runs no native side; list native in the experiment's services")
+        return build(ctx, p)
+    return wrapped
+
+
 NODE = Param("nodes", doc="a node name (g1) or a list of names")
 SERVICES = Param("services", None, doc="services whose links to the node are affected (default: the experiment's)")
 MODE = Param("choice", "refuse", choices=PARTITION_MODES, doc="how the link is cut")
@@ -182,9 +192,20 @@ FAULTS: dict[str, FaultType] = {
                            {"node": ONE_NODE}, _process(F.KillNode)),
     "pause_node": FaultType("freeze the node's redis-server (SIGSTOP); resume it when the fault stops",
                             {"node": ONE_NODE}, _process(F.PauseNode)),
+    "isolate_primary": FaultType("cut the native primary off from its replicas and the Sentinels (its peer "
+                                 "proxy); the native service still reaches it, Sentinel fails over",
+                                 {"mode": Param("choice", "blackhole", choices=("blackhole", "refuse"),
+                                                doc="how the peer link is cut")},
+                                 _native(lambda ctx, p: (F.IsolatePrimary(ctx.toxiproxy, ctx.native, p["mode"]),
+                                                         "native:primary"))),
+    "kill_primary": FaultType("kill -9 the native primary; Sentinel fails over; restarted when the fault stops",
+                              {}, _native(lambda ctx, p: (F.KillPrimary(ctx.native, ctx.state_dir), "native:primary"))),
     "none": FaultType("change nothing (a baseline window)", {},
                       lambda ctx, p: (F.NoFault(), "-")),
 }
+
+
+NATIVE_FAULTS = ("isolate_primary", "kill_primary")
 
 
 def build_fault(ctx: FaultContext, fault: str, params: dict):

@@ -123,7 +123,8 @@ class Run:
     def inject(self) -> None:
         exp, cfg = self.exp, self.stack.config
         ctx = FaultContext(self.tp, Topology(services=list(SERVICES), nodes=list(cfg.nodes)), list(exp.services),
-                           nodes=self.stack.nodes, state_dir=state_dir(self.stack))
+                           nodes=self.stack.nodes, state_dir=state_dir(self.stack),
+                           native=self.stack.native if getattr(cfg, "native", False) else None)
         self.sampler = Sampler(self.urls, self.rec)
         self.workload = workloads.for_experiment(self.exp, self.urls, self.run_id, self.rec, self.run_dir, self.seed)
         progress = Progress(exp.workload.duration_s, self.stream)

@@ -65,3 +65,9 @@ def test_unversioned_acks_and_missing_snapshots_are_unknown():
     assert lost_writes.check(base().build()).valid == "unknown"
     h = H("ap").write(1, "a", "x", 0, 1).snapshot(10, "g1", {"a": ("x", "1000.0.1")})
     assert lost_writes.check(h.build()).valid == "unknown"
+
+
+def test_lost_writes_are_counted_per_service():
+    h = base().snapshot(10, "g1", {"a": ("z", "5000.0.2")})
+    v = lost_writes.check(h.build())
+    assert v.figures["by_service"] == {"ap": {"acknowledged": 3, "lost": 1}}

@@ -39,3 +39,19 @@ def test_run_all_runs_the_configured_checkers():
                              "read_your_writes", "monotonic_reads"}
     with pytest.raises(ValueError, match="linearisable"):
         run_all(h, {"linearisable": {}})
+
+
+def test_a_checker_listed_twice_carries_its_label_and_expect_states_the_hypothesis():
+    h = H().write(1, "k", "a", 0, 1).read(2, "k", "b", 2, 3).build()  # a read of a value never written
+    out = run_all(h, {"linearizable/cp": {"service": "cp"}, "linearizable/bad": {"expect": "invalid"},
+                      "linearizable/none": {"service": "ap", "expect": "invalid"}})
+    assert [(v.checker, v.valid) for v in out] == [("linearizable/cp", "invalid"), ("linearizable/bad", "valid"),
+                                                   ("linearizable/none", "unknown")]  # nothing to judge stays unknown
+    assert out[1].summary.startswith("violation found, as expected") and out[1].figures["expected"] == "invalid"
+    fine = H().write(1, "k", "a", 0, 1).read(2, "k", "a", 2, 3).build()
+    refuted = run_all(fine, {"linearizable": {"expect": "invalid"}})[0]
+    assert refuted.valid == "invalid" and refuted.summary.startswith("expected a violation, found none")
+    with pytest.raises(ValueError, match="expect must be one of"):
+        run_all(fine, {"linearizable": {"expect": "maybe"}})
+    with pytest.raises(ValueError, match="linearisable"):
+        run_all(fine, {"linearisable/x": {}})

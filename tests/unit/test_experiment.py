@@ -213,3 +213,20 @@ def test_the_alerts_drill_catalogue_covers_every_alert():
 def test_a_trailing_newline_is_not_allowed_in_a_name_or_key(changes, field):
     found = problems(with_(**changes))
     assert any(field in p and "is not allowed" in p for p in found), found
+
+
+def test_native_faults_need_the_native_service_and_checkers_may_be_listed_twice():
+    iso = {"at": 5, "duration": 10, "fault": "isolate_primary"}
+    assert any("add native to the experiment's services" in p for p in problems(with_(schedule=[iso])))
+    cut = {"at": 5, "duration": 10, "fault": "cut_node", "params": {"node": "g2"}}
+    found = problems(with_(services=["native", "cp"], schedule=[iso, cut]))
+    assert any(p.startswith("schedule[1].params.services") and "services: [cp, ap]" in p for p in found)
+    e = parse_experiment(with_(services=["native", "cp"], schedule=[iso, {**cut, "params": {"node": "g2", "services": ["cp"]}}],
+                               checkers={"lost_writes/native": {"service": "native", "expect": "invalid",
+                                                                "phase": "native-after-heal"},
+                                         "lost_writes/cp": {"service": "cp"}}))
+    assert e.schedule[0].params == {"mode": "blackhole"}
+    assert set(e.checkers) == {"lost_writes/native", "lost_writes/cp"}
+    found = problems(with_(checkers={"lost_writes/Bad Label": {}, "linearizable": {"expect": "maybe"}}))
+    assert any(p.startswith("checkers.lost_writes/Bad Label") for p in found)
+    assert any(p.startswith("checkers.linearizable.expect") for p in found)
