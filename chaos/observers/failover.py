@@ -16,9 +16,6 @@ from harness.history import ClusterEvent
 
 log = logging.getLogger("caplab.failover")
 SKIPPED = {"__sentinel__:hello"}
-# The events that make up a failover, in the order Sentinel goes through them (docs/native.md).
-FAILOVER = ("+sdown", "+odown", "+try-failover", "+elected-leader", "+selected-slave",
-            "+promoted-slave", "+switch-master", "+failover-end", "+convert-to-slave", "-sdown")
 
 
 class SentinelWatcher:
@@ -71,32 +68,3 @@ class SentinelWatcher:
 
 def _text(x) -> str:
     return x.decode(errors="replace") if isinstance(x, bytes) else str(x)
-
-
-def failovers(events) -> list[dict]:
-    """The failovers in a history: when the first Sentinel said +switch-master, and from/to where.
-
-    ``+switch-master <name> <old ip> <old port> <new ip> <new port>``; every Sentinel says it, the
-    first one counts."""
-    seen, out = set(), []
-    for e in sorted((e for e in events if isinstance(e, ClusterEvent) and e.event == "+switch-master"),
-                    key=lambda e: e.time):
-        parts = e.detail.split()
-        if len(parts) != 5 or tuple(parts) in seen:
-            continue
-        seen.add(tuple(parts))
-        out.append({"at_s": round(e.time, 3), "from": f"{parts[1]}:{parts[2]}", "to": f"{parts[3]}:{parts[4]}",
-                    "source": e.source})
-    return out
-
-
-def timeline(events) -> list[dict]:
-    """The failover's milestones, once each (the first Sentinel to say it): for the report."""
-    first: dict[tuple, ClusterEvent] = {}
-    for e in sorted((e for e in events if isinstance(e, ClusterEvent) and e.event in FAILOVER),
-                    key=lambda e: e.time):
-        key = (e.event, e.detail if e.event in ("+switch-master", "+convert-to-slave", "+promoted-slave") else
-               e.detail.split(" @ ")[0])
-        first.setdefault(key, e)
-    return [{"at_s": round(e.time, 2), "event": e.event, "detail": e.detail, "source": e.source}
-            for e in sorted(first.values(), key=lambda e: e.time)]

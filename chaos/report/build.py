@@ -18,13 +18,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from chaos.checkers.common import fault_windows
 from chaos.report.window_table import fault_label, ms, shaded_windows, window_table
+from chaos.report.cluster_events import milestones
 from chaos.report.plots import Column, plot_grid
 from chaos.report.violation import describe_violation, draw_violation, find_violation
 from harness.history import Op, read_history
 from harness.record import RecordError, read_record
 
 TEMPLATES = Path(__file__).parent / "templates"
-SERVICE_ORDER = ("cp", "ap")
+SERVICE_ORDER = ("cp", "ap", "native")
 MAX_CELL = 120
 
 
@@ -157,6 +158,7 @@ def _run_context(run: Run) -> dict:
                    for w in windows],
         "windows": window_table(run.events, run.services),
         "alerts": _alert_rows(res),
+        "failover": milestones(run.events),
         "ops": [{"service": s, **{t: sum(o.service == s and o.type == t for o in ops) for t in ("ok", "fail", "info")}}
                 for s in run.services],
     }

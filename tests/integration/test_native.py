@@ -14,7 +14,8 @@ import requests
 from app import create_app
 from chaos.checkers import lost_writes
 from chaos.faults.failover import IsolatePrimary
-from chaos.observers.failover import SentinelWatcher, failovers
+from chaos.observers.failover import SentinelWatcher
+from chaos.report.cluster_events import failovers
 from chaos.observers.samplers import take_snapshot
 from harness.history import ClusterEvent, HistoryWriter, NodeSnapshot, Op, read_history
 from stack import Stack
