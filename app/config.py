@@ -193,10 +193,11 @@ def load_settings(env=None, mode: str | None = None, **overrides) -> Settings:
 
 
 def _check_native(values, names, problems):
-    """native needs Sentinels to ask, and a peer address per node if the nodes announce one."""
-    if "native_sentinels" in values and not values["native_sentinels"]:
-        problems.append("NATIVE_SENTINELS is empty; APP_MODE=native needs the Sentinels as host:port "
-                        "entries separated by commas, e.g. '127.0.0.1:26379,127.0.0.1:26380'")
+    """native without Sentinels has one node, its primary; with them, a peer address per node."""
+    if "native_sentinels" in values and not values["native_sentinels"] and len(names) > 1:
+        problems.append(f"NATIVE_SENTINELS is empty but REDIS_NODES names {len(names)} nodes; list the "
+                        "Sentinels as host:port entries separated by commas, e.g. "
+                        "'127.0.0.1:26379,127.0.0.1:26380', or name one node (a primary without Sentinel)")
     peers = [n.name for n in values.get("native_peers", ())]
     if peers and names and sorted(peers) != sorted(names):
         problems.append(f"NATIVE_PEERS names {', '.join(peers)} but REDIS_NODES names {', '.join(names)}; "

@@ -53,8 +53,10 @@ class NativeStore:
         peers = settings.native_peers or settings.nodes
         self._peer_names = {(a.host, a.port): a.name for a in peers}
         timeout = settings.network_timeout_sec
+        # Without Sentinels the one node is the primary: a promoted standby (docs/disaster-recovery.md).
         self.sentinel = Sentinel(list(settings.native_sentinels), socket_timeout=timeout,
-                                 sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout})
+                                 sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout}
+                                 ) if settings.native_sentinels else None
         self._primary = None
         self._configured: set = set()
         self._lag_ms: dict = {n.name: 0 for n in nodes}
@@ -69,14 +71,7 @@ class NativeStore:
         with self._lock:
             if self._primary is not None:
                 return self._primary
-        try:
-            address = self.sentinel.discover_master(self.settings.native_master_name)
-        except (redis.sentinel.MasterNotFoundError, redis.RedisError) as exc:
-            self._refuse(operation, "not_applied", f"no primary: the Sentinels did not name one ({exc})")
-        name = self._named(address)
-        if name is None:
-            self._refuse(operation, "not_applied", f"the Sentinels name {address[0]}:{address[1]} as primary, "
-                         f"which is none of NATIVE_PEERS; set NATIVE_PEERS to the nodes' announced addresses")
+        name = self._ask(operation)
         node = self._by_name[name]
         self._configure(node)
         with self._lock:
@@ -86,6 +81,20 @@ class NativeStore:
         for n in self.nodes:
             NATIVE_PRIMARY.labels(node=n.name).set(1 if n is node else 0)
         return node
+
+    def _ask(self, operation: str) -> str:
+        """The primary's name: the Sentinels' answer, mapped by peer address; without them, the one node."""
+        if self.sentinel is None:
+            return self.nodes[0].name
+        try:
+            address = self.sentinel.discover_master(self.settings.native_master_name)
+        except (redis.sentinel.MasterNotFoundError, redis.RedisError) as exc:
+            self._refuse(operation, "not_applied", f"no primary: the Sentinels did not name one ({exc})")
+        name = self._named(address)
+        if name is None:
+            self._refuse(operation, "not_applied", f"the Sentinels name {address[0]}:{address[1]} as primary, "
+                         f"which is none of NATIVE_PEERS; set NATIVE_PEERS to the nodes' announced addresses")
+        return name
 
     def forget(self, node) -> None:
         """Ask the Sentinels again on the next call: ``node`` failed or is no longer primary."""
@@ -178,6 +187,9 @@ class NativeStore:
 
     def _replica(self):
         """A replica the Sentinels list and whose breaker lets calls through (stale reads)."""
+        if self.sentinel is None:
+            self._refuse("read", "not_applied", "no replica: this primary runs without Sentinel (NATIVE_SENTINELS "
+                         "is empty); set NATIVE_READ_FROM=primary")
         try:
             replicas = self.sentinel.discover_slaves(self.settings.native_master_name)
         except redis.RedisError as exc:

@@ -18,6 +18,7 @@ import requests
 from . import balancer
 from .config import SERVICES, StackConfig
 from .native import NativeSide
+from .standby import StandbyRegion
 from .nodes import RedisNode
 from .process import ManagedProcess, StackError, wait_until
 from .toxiproxy import Toxiproxy
@@ -65,6 +66,7 @@ class Stack:
         # The native side (stack/native.py) is built always, so that down stops one an earlier
         # `make up NATIVE=1` left running; it is started only when the config asks for it.
         self.native = NativeSide(cfg, self.run_dir, password)
+        self.standby = StandbyRegion(cfg, self.run_dir, password)  # started by the region drill only
         try:
             cfg.ensure_valid()
         except ValueError as exc:
@@ -179,7 +181,8 @@ class Stack:
     def _native_all(self) -> list:
         """Every native process, to stop and show: also those an earlier native stack left running."""
         procs = [*self.native.sentinels, *self.native.nodes.values()]
-        return procs if self.config.native else [p for p in procs if p.running()]
+        procs = procs if self.config.native else [p for p in procs if p.running()]
+        return procs + [self.standby.node] if self.standby.node.running() else procs
 
     @contextmanager
     def running(self, progress=lambda _msg: None):
@@ -206,10 +209,24 @@ class Stack:
     def down_native(self, progress=print):
         """Stop the native side only (its service, Sentinels, nodes): CP and AP keep running."""
         procs = [*(self.services[s] for s in ("native",) if s in self.services), *self._leftover_native_service(),
-                 *self.native.sentinels, *self.native.nodes.values()]
+                 *self.native.sentinels, *self.native.nodes.values(), self.standby.node]
         for proc in procs:
             if proc.stop():
                 progress(f"  {proc.name:<12} stopped")
+
+    def repoint_native(self, node: str, host: str, port: int, progress=print) -> None:
+        """Restart the native service on one node and no Sentinel (a promoted standby): the DR runbook."""
+        old = self.services["native"]
+        old.stop()
+        env = {**old.env, "REDIS_NODES": f"{node}={host}:{port}", "NATIVE_SENTINELS": "", "NATIVE_PEERS": ""}
+        metrics_dir = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+        shutil.rmtree(metrics_dir, ignore_errors=True)  # the old workers' files would lie
+        metrics_dir.mkdir(parents=True)
+        new = ManagedProcess(old.name, old.argv, self.run_dir, port=old.port, env=env, ready=old.ready,
+                             ready_timeout=old.ready_timeout)
+        self.services["native"], self.instances["native"] = new, [new]
+        self._start(new, progress)
+        wait_until(lambda: http_ok(self.config.service_url("native") + "/ready"), 20, "native /ready")
 
     def status(self) -> list[dict]:
         """What runs where: one row per process."""

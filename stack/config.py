@@ -99,6 +99,11 @@ class StackConfig:
         """The port of a native node: ``redis`` itself, its ``peer`` proxy or its ``client`` proxy."""
         return self.native_base_port + {"redis": 1, "peer": 4, "client": 7}[kind] + self.native_nodes.index(node)
 
+    def standby_port(self, kind: str = "redis") -> int:
+        """The standby region (stack/native.py): its redis-server, the WAN link it replicates through,
+        and the client proxy services reach it by, at sentinel_base_port + 4, 5, 6."""
+        return self.sentinel_base_port + {"redis": 4, "link": 5, "client": 6}[kind]
+
     @property
     def sentinel_ports(self) -> list[int]:
         return [self.sentinel_base_port + j for j in (1, 2, 3)]

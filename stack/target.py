@@ -60,7 +60,7 @@ def compose_stack(exp, env_file):
     It runs 2 nodes with the settings of its file, and no Prometheus of the runner's, so
     experiments that need other sizes, settings or alerts run on the local stack only."""
     wants = [what for what, needed in (("3 nodes", exp.nodes != 2), ("alerts", bool(exp.alerts)),
-                                       ("the native service", "native" in exp.services),
+                                       ("the native service", "native" in getattr(exp, "services", ())),
                                        ("service settings", bool(exp.service_settings))) if needed]
     if wants:
         raise RunnerError(f"{exp.name} needs {', '.join(wants)}: the compose target runs 2 nodes with the "

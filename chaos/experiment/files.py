@@ -131,7 +131,20 @@ def _service_settings(v: _Checker, raw, node_names) -> dict:
         if "AP_READ_NODE" in d else {}
     bounds = {var.name: var.parse.bounds for var in SETTINGS_TABLE if getattr(var.parse, "bounds", None)}
     return {**{k: v.number(f"service_settings.{k}", val, *bounds[k])
-               for k, val in d.items() if k in bounds}, **read_node}
+               for k, val in d.items() if k in bounds}, **read_node, **_words(v, d, set(bounds) | {"AP_READ_NODE"})}
+
+
+def _words(v: _Checker, d: dict, done: set) -> dict:
+    """Settings that are words (NATIVE_REPLICATION: wait), checked by app/config.py's own parser."""
+    parsers, out = {var.name: var.parse for var in SETTINGS_TABLE}, {}
+    for k, val in d.items():
+        if k in done or k not in parsers:
+            continue
+        try:
+            out[k] = parsers[k](str(val))
+        except ValueError as exc:
+            v.bad(f"service_settings.{k}", f"{val!r} {exc}", "use one of the accepted values")
+    return out
 
 
 MAX_BYTES = 1 << 20  # an experiment is a page of YAML; a megabyte is already absurd

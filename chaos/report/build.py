@@ -157,8 +157,7 @@ def _run_context(run: Run) -> dict:
                     "landing_ms": ms(w.start - w.began), "lifting_ms": ms(w.healed - w.end)}
                    for w in windows],
         "windows": window_table(run.events, run.services),
-        "alerts": _alert_rows(res),
-        "failover": milestones(run.events),
+        "alerts": _alert_rows(res), "failover": milestones(run.events),
         "ops": [{"service": s, **{t: sum(o.service == s and o.type == t for o in ops) for t in ("ok", "fail", "info")}}
                 for s in run.services],
     }

@@ -49,3 +49,11 @@ def marks(events) -> list[tuple[float, str, str]]:
                 (f"-> :{parts[4]}" if len(parts) == 5 else "")
             out.append((m["at_s"], f"{m['event']} {where}".strip(), MARKED[m["event"]]))
     return out
+
+
+def draw_marks(ax, events) -> None:
+    """Mark each switch of primary and each demotion on a matplotlib axis, as a dotted line."""
+    for t, label, color in marks(events):
+        ax.axvline(t, color=color, ls=":", lw=1.2)
+        ax.text(t, 0.02, f" {label}", transform=ax.get_xaxis_transform(), rotation=90, va="bottom", ha="left",
+                fontsize=7, color=color, clip_on=True)

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from chaos.checkers.common import percentile
 from chaos.report.alert_timeline import ALERT_COLORS, alert_spans
-from chaos.report.cluster_events import marks
+from chaos.report.cluster_events import draw_marks
 from harness.history import BreakerSample, MetricSample, Op
 
 SERVICE_COLORS = {"cp": "#1f77b4", "ap": "#ff7f0e", "native": "#2ca02c"}
@@ -243,11 +243,8 @@ def _draw(series, col: Column, title, ylabel, ylim, t_end, width, kind) -> bytes
         ax.axvspan(w.start, min(w.end, t_end), color="#888888", alpha=0.18, lw=0)
         ax.text(w.start, 0.98, f" {w.name} {w.target}".rstrip(), transform=ax.get_xaxis_transform(),
                 va="top", ha="left", fontsize=8, color="#444444", clip_on=True)
-    if col.service == "native":  # the Sentinels' failover, as they announced it
-        for t, label, color in marks(col.events):
-            ax.axvline(t, color=color, ls=":", lw=1.2)
-            ax.text(t, 0.02, f" {label}", transform=ax.get_xaxis_transform(), rotation=90, va="bottom",
-                    ha="left", fontsize=7, color=color, clip_on=True)
+    if col.service == "native":
+        draw_marks(ax, col.events)  # the Sentinels' failover, as they announced it
     for s in series:
         ls = "--" if s.dashed else "-"
         if s.style == "spans":

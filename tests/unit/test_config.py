@@ -27,8 +27,10 @@ def test_native_settings_and_what_native_needs():
     s = load_settings(NATIVE)
     assert s.native_sentinels == (("127.0.0.1", 26381), ("127.0.0.1", 26382))
     assert s.native_replication == "async" and s.native_replicas == 1 and s.native_read_from == "primary"
-    with pytest.raises(ConfigError, match="NATIVE_SENTINELS is empty"):
+    with pytest.raises(ConfigError, match="NATIVE_SENTINELS is empty but REDIS_NODES names 2 nodes"):
         load_settings({**NATIVE, "NATIVE_SENTINELS": ""})
+    alone = load_settings({**NATIVE, "NATIVE_SENTINELS": "", "REDIS_NODES": "dr1=127.0.0.1:9"})
+    assert alone.native_sentinels == () and alone.node_names == ["dr1"]  # a promoted standby, no Sentinel
     with pytest.raises(ConfigError, match="exactly one peer address"):
         load_settings({**NATIVE, "NATIVE_PEERS": "n1=127.0.0.1:9"})
     with pytest.raises(ConfigError, match="NATIVE_MASTER_NAME='My Master' is invalid"):
