@@ -21,7 +21,7 @@ from chaos.experiment.validation import fault_params
 from chaos.faults import Topology
 from chaos.faults import heal as heal_everything
 from chaos.nemesis.schedule import FAULTS, REQUIRED, FaultContext, build_fault
-from chaoslib.exceptions import ActivityFailed, InterruptExecution
+from chaoslib.exceptions import ActivityFailed
 from stack.config import SERVICES
 
 from . import recording
@@ -57,28 +57,30 @@ def inject(fault_type: str, raw: dict, duration_s, configuration) -> dict:
         fault.on_event = rec.on_fault(fault_type, params, label)
         if hasattr(fault, "on_flap"):
             fault.on_flap = rec.on_flap(fault.name)
+    ACTIVE.append((fault, tp))  # before it lands: an interruption at any point leaves it to heal
     try:
         fault.start()  # on failure it undoes what it did, then raises
     except BaseException:
-        tp.close()
+        _forget(fault, tp)
         raise
     out = {"fault": fault_type, "name": fault.name, "target": label, "params": params,
            "applied": fault.describe(), "started_at": fault.started_at}
     if duration_s is None:
-        ACTIVE.append((fault, tp))
         return {**out, "active": True}
     try:
         time.sleep(duration_s)
-    except InterruptExecution as err:
-        # Chaos Toolkit's SIGTERM handler raises this; its python provider would turn it into one
-        # failed activity and carry on. The fault is undone below; the run must stop.
-        raise SystemExit(f"interrupted while holding {fault.name}: {err}") from err
     finally:
         try:
             fault.stop()
         finally:
-            tp.close()
+            _forget(fault, tp)
     return {**out, "active": False, "held_s": duration_s}
+
+
+def _forget(fault, tp) -> None:
+    if (fault, tp) in ACTIVE:
+        ACTIVE.remove((fault, tp))
+    tp.close()
 
 
 def _action(fault_type: str):

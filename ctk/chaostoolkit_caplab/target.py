@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-from chaoslib.exceptions import ActivityFailed
+from chaoslib.exceptions import ActivityFailed, InterruptExecution
 
 from chaos.faults import FaultError
 from stack import Stack
@@ -87,6 +87,11 @@ def activity(fn):
             result = fn(*args, **kwargs)
         except ActivityFailed:
             raise
+        except InterruptExecution as err:
+            # Chaos Toolkit's SIGTERM handler raises this; its python provider would turn it into
+            # one failed activity and carry on. Whatever the activity did is undone or left to
+            # heal (actions.ACTIVE); the run must stop, as it does when no activity is running.
+            raise SystemExit(f"{fn.__name__} interrupted: {err}") from err
         except EXPECTED as err:
             raise ActivityFailed(f"{fn.__name__}: {server_message(err)}") from err
         if result is None:  # the contract: every activity answers plain data
