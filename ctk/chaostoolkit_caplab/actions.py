@@ -20,7 +20,7 @@ import time
 from chaos.experiment.validation import fault_params
 from chaos.faults import Topology
 from chaos.faults import heal as heal_everything
-from chaos.nemesis.schedule import FAULTS, REQUIRED, FaultContext, build_fault
+from chaos.nemesis.schedule import FAULTS, NATIVE_FAULTS, REQUIRED, FaultContext, build_fault
 from chaoslib.exceptions import ActivityFailed
 from stack.config import SERVICES
 
@@ -39,8 +39,12 @@ ANNOTATIONS = {"nodes": object, "node": str, "services": list, "service": str, "
 
 def inject(fault_type: str, raw: dict, duration_s, configuration) -> dict:
     """Validate, build and start one fault; hold it for `duration_s` or leave it for `heal`."""
-    nodes = [f"g{i}" for i in range(1, settings(configuration)["caplab_nodes"] + 1)]  # as stack_config names them
+    cfg = settings(configuration)
+    nodes = [f"g{i}" for i in range(1, cfg["caplab_nodes"] + 1)]  # as stack_config names them
     params, problems = fault_params(fault_type, raw, list(SERVICES), nodes, path="arguments")
+    if fault_type in NATIVE_FAULTS and not cfg["caplab_native"]:
+        problems.append("it acts on the native side: set the configuration key caplab_native to true, "
+                        "for a stack started with `make up NATIVE=1`")
     if duration_s is not None and (isinstance(duration_s, bool) or not isinstance(duration_s, (int, float))
                                    or not 0 < duration_s <= HOLD_MAX_S):
         problems.append(f"arguments.duration_s: {duration_s!r} is not a number of seconds in (0, {HOLD_MAX_S:g}]; "
@@ -50,7 +54,8 @@ def inject(fault_type: str, raw: dict, duration_s, configuration) -> dict:
     stack = target(configuration)
     tp = stack.toxiproxy()
     ctx = FaultContext(tp, Topology(services=list(SERVICES), nodes=stack.nodes), list(SERVICES),
-                       nodes=stack.stack.nodes, state_dir=stack.state_dir)
+                       nodes=stack.stack.nodes, state_dir=stack.state_dir,
+                       native=stack.stack.native if cfg["caplab_native"] else None)
     fault, label = build_fault(ctx, fault_type, params)
     rec = recording.current(required=False)
     if rec is not None:

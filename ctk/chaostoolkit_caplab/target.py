@@ -5,7 +5,9 @@ Configuration keys (all optional; the defaults name the stack `make up` starts):
 
 - `caplab_stack_dir`: the stack's folder (`run`, as `make up RUN_DIR=...`);
 - `caplab_port_offset`: the shift of every port (`python -m chaos run --port-offset`), 0 by default;
-- `caplab_nodes`: 2 or 3 nodes (a 3-node stack lives in `<dir>/3nodes`, ports shifted by 90).
+- `caplab_nodes`: 2 or 3 nodes (a 3-node stack lives in `<dir>/3nodes`, ports shifted by 90);
+- `caplab_native`: true for a stack that runs the native side (`make up NATIVE=1`), which the
+  native faults (isolate_primary, kill_primary) act on.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from stack.process import StackError
 from stack.target import stack_config, state_dir
 from stack.toxiproxy import ToxiproxyError
 
-DEFAULTS = {"caplab_stack_dir": "run", "caplab_port_offset": 0, "caplab_nodes": 2}
+DEFAULTS = {"caplab_stack_dir": "run", "caplab_port_offset": 0, "caplab_nodes": 2, "caplab_native": False}
 # What an activity may raise that says something about the system or the input: the message is
 # the cause. Anything else is a bug in the extension and keeps its traceback.
 EXPECTED = (FaultError, ToxiproxyError, StackError, requests.RequestException, ValueError, OSError)
@@ -63,14 +65,18 @@ def settings(configuration: dict | None) -> dict:
     if nodes not in (2, 3) or not 0 <= offset <= 50000:
         raise ActivityFailed(f"caplab_nodes must be 2 or 3 (got {nodes}) and caplab_port_offset "
                              f"between 0 and 50000 (got {offset})")
+    native = cfg["caplab_native"]
+    if isinstance(native, str):  # from an environment variable
+        native = native.strip().lower() in ("1", "true", "yes")
     return {"caplab_stack_dir": str(cfg["caplab_stack_dir"]), "caplab_port_offset": offset,
-            "caplab_nodes": nodes}
+            "caplab_nodes": nodes, "caplab_native": bool(native)}
 
 
 def target(configuration: dict | None) -> Target:
     """The stack the configuration names; ActivityFailed if no stack was ever started there."""
     cfg = settings(configuration)
-    config = stack_config(cfg["caplab_nodes"], "local", cfg["caplab_stack_dir"], cfg["caplab_port_offset"])
+    config = stack_config(cfg["caplab_nodes"], "local", cfg["caplab_stack_dir"], cfg["caplab_port_offset"],
+                          native=cfg["caplab_native"])
     if not (Path(config.run_dir) / "secrets.json").exists():
         # Stack() would create the folder and new secrets: a typo must not start a second stack.
         raise ActivityFailed(f"no caplab stack in {Path(config.run_dir).resolve()}: start one with "

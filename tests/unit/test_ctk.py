@@ -49,11 +49,13 @@ def _activity(func: str, module="actions", **arguments) -> dict:
     ({"node": "g9"}, "arguments.node: 'g9' is not one of ['g1', 'g2']"),
     ({"node": "g2", "mode": "blakhole"}, "did you mean 'blackhole'"),
     ({"node": "g2", "duration_s": -1}, "arguments.duration_s: -1 is not a number of seconds"),
+    ({"fault": "kill_primary"}, "set the configuration key caplab_native to true"),
 ])
 def test_bad_fault_arguments_raise_activity_failed_before_touching_a_stack(tmp_path, arguments, words):
     config = {"caplab_stack_dir": str(tmp_path / "nowhere")}
+    fault = arguments.pop("fault", "cut_node")
     with pytest.raises(ActivityFailed, match=re.escape(words)):
-        run_python_activity(_activity("cut_node", **arguments), config, {})
+        run_python_activity(_activity(fault, **arguments), config, {})
     assert not (tmp_path / "nowhere").exists()
 
 
