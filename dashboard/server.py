@@ -42,9 +42,8 @@ def create_app(hub, launcher, runs_root) -> Flask:
     def catalogue():
         items = experiments()
         for e in items:
-            e["startable"] = e["nodes"] == nodes
-            if not e["startable"]:
-                e["why_not"] = f"needs a {e['nodes']}-node stack; this dashboard watches a {nodes}-node one"
+            e["why_not"] = _why_not(e, nodes, hub.services)
+            e["startable"] = not e["why_not"]
         return jsonify(items)
 
     @app.post("/api/run")
@@ -52,7 +51,7 @@ def create_app(hub, launcher, runs_root) -> Flask:
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("name"), str):
             raise LaunchError('send JSON {"name": "<catalogue experiment>"}', 400)
-        known = [e["name"] for e in experiments() if e["nodes"] == nodes]
+        known = [e["name"] for e in experiments() if not _why_not(e, nodes, hub.services)]
         return jsonify(launcher.start(body["name"], known, hub.tail)), 202
 
     @app.post("/api/halt")
@@ -74,6 +73,16 @@ def create_app(hub, launcher, runs_root) -> Flask:
         return _error(err.code or 500, err.description or err.name)
 
     return app
+
+
+def _why_not(e: dict, nodes: int, services) -> str:
+    """Why the page cannot start this experiment on its stack ("" when it can)."""
+    if e["nodes"] != nodes:
+        return f"needs a {e['nodes']}-node stack; this dashboard watches a {nodes}-node one"
+    others = [s for s in e["services"] if s not in services]
+    if others:
+        return f"runs {', '.join(others)}, which this page does not chart: use make chaos EXP={e['name']}"
+    return ""
 
 
 def _error(status: int, message: str):

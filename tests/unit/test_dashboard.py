@@ -174,5 +174,8 @@ def test_server_answers_json_and_refuses_clearly(client):
     listed = {e["name"]: e for e in client.get("/api/experiments").get_json()}
     assert listed["partition-g2-cp-vs-ap"]["startable"] and not listed["quorum-3-nodes"]["startable"]
     assert "3-node" in listed["quorum-3-nodes"]["why_not"]
+    natives = [e for e in listed.values() if "native" in e["services"]]
+    assert all(not e["startable"] and "does not chart" in e["why_not"] for e in natives)
+    assert listed["partition-g2-cp-vs-ap"]["why_not"] == ""
     page = client.get("/")
     assert page.status_code == 200 and b"uPlot.iife.min.js" in page.data
