@@ -116,7 +116,8 @@ KILLED = {"version": "1.0.0", "title": "faults left behind by a killed run",
                             "caplab_port_offset": {"type": "env", "key": "CAPLAB_PORT_OFFSET", "env_var_type": "int"}},
           "method": [{"type": "action", "name": name, "provider": {
               "type": "python", "module": "chaostoolkit_caplab.actions", "func": func, "arguments": args}}
-              for name, func, args in (("pause-g2", "pause_node", {"node": "g2"}),
+              for name, func, args in (("kill-g1", "kill_node", {"node": "g1"}),
+                                       ("pause-g2", "pause_node", {"node": "g2"}),
                                        ("slow-g1", "latency", {"node": "g1", "ms": 50}),
                                        ("blackhole-cp-g2", "cut_node", {"node": "g2", "services": ["cp"],
                                                                         "mode": "blackhole"}),
@@ -142,7 +143,8 @@ def test_a_killed_run_leaves_nothing_once_healed(live, toxiproxy, tmp_path, heal
     try:
         g2 = live.nodes["g2"].pid
         deadline = time.monotonic() + 45
-        while not (process_state(g2) == "T" and toxiproxy.get_proxy("cp_g2").toxics
+        g1 = live.nodes["g1"].pid
+        while not (process_state(g2) == "T" and process_state(g1) in (None, "Z") and toxiproxy.get_proxy("cp_g2").toxics
                    and toxiproxy.get_proxy("ap_g1").toxics and toxiproxy.get_proxy("ap_g2").toxics):
             assert proc.poll() is None and time.monotonic() < deadline, "the faults never all landed"
             time.sleep(0.1)
@@ -167,10 +169,12 @@ def test_a_killed_run_leaves_nothing_once_healed(live, toxiproxy, tmp_path, heal
                "--port-offset", env["CAPLAB_PORT_OFFSET"]]
         healed = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert healed.returncode == 0, healed.stdout + healed.stderr
+        assert "restarted node g1" in healed.stdout
     else:
         healed, journal = chaos_run(EXAMPLES / "heal.json", env, tmp_path)
         assert journal["status"] == "completed", healed.stdout + healed.stderr
-        assert journal["run"][0]["output"]["resumed"], journal["run"][0]
+        report = journal["run"][0]["output"]
+        assert report["resumed"] and "restarted node g1" in report["notes"], report
     assert_nothing_injected(live, toxiproxy)
 
 
