@@ -16,6 +16,7 @@ anything is injected.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import time
@@ -33,7 +34,9 @@ from . import actions, recording
 from .probes import default_thresholds, plain
 from .target import EXPECTED, target
 
-WORKLOAD_ARGS = ("clients", "read_ratio", "keys", "think_ms")
+# Every argument the control takes (each level gets them all): a misspelt one must not pass unseen.
+ARGUMENTS = ("clients", "read_ratio", "keys", "think_ms", "services", "name", "seed", "checkers",
+             "converge_within_s", "report")
 _started: dict = {}
 
 
@@ -43,6 +46,7 @@ def before_experiment_control(context: dict, configuration: dict = None, clients
                               **_ignored) -> None:
     """Open the run folder and start recording: client threads on `services` and the sampler."""
     try:
+        _check_arguments(_ignored, clients, read_ratio, keys, think_ms)
         stack = target(configuration)
         services = list(services or ("cp", "ap"))
         unknown = sorted(set(services) - set(stack.urls))
@@ -63,6 +67,18 @@ def before_experiment_control(context: dict, configuration: dict = None, clients
         {"name": rec.run_dir.parent.name, "title": context.get("title", ""),
          "hypothesis": (context.get("steady-state-hypothesis") or {}).get("title", ""),
          "services": services, "nodes": len(stack.nodes), "schedule": [], "source": "chaos toolkit"}, indent=2))
+
+
+def _check_arguments(extra: dict, clients, read_ratio, keys, think_ms) -> None:
+    unknown = sorted(set(extra) - set(ARGUMENTS))
+    if unknown:
+        close = {u: difflib.get_close_matches(u, ARGUMENTS, n=1) for u in unknown}
+        hints = ", ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
+        raise ValueError(f"unknown control arguments {hints}; it takes {', '.join(ARGUMENTS)}")
+    for what, value, lo, hi in (("clients", clients, 0, 64), ("read_ratio", read_ratio, 0, 1),
+                                ("keys", keys, 1, 10000), ("think_ms", think_ms, 0, 60000)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ValueError(f"{what} must be a number between {lo} and {hi}, got {value!r}")
 
 
 def after_experiment_control(context: dict, state: dict = None, configuration: dict = None,

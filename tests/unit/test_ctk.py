@@ -132,3 +132,16 @@ def test_check_thresholds_must_fit_the_checker(monkeypatch):
     with pytest.raises(ActivityFailed, match=r"do not fit linearizable .*it takes \['service', 'max_steps'"):
         run_python_activity(_activity("check", "probes", checker="linearizable",
                                       thresholds={"max_stalenes_ms": 5}), {}, {})
+
+
+@pytest.mark.parametrize("arguments, words", [
+    ({"client": 2}, "unknown control arguments 'client' (did you mean 'clients'?)"),
+    ({"read_ratio": 1.5}, "read_ratio must be a number between 0 and 1, got 1.5"),
+    ({}, "no caplab stack in"),
+])
+def test_the_control_interrupts_a_run_it_cannot_record(tmp_path, arguments, words):
+    from chaoslib.exceptions import InterruptExecution
+    config = {"caplab_stack_dir": str(tmp_path / "nowhere"), "caplab_runs_dir": str(tmp_path / "runs")}
+    with pytest.raises(InterruptExecution, match=re.escape(words)):
+        control.before_experiment_control({"title": "t"}, configuration=config, **arguments)
+    assert recording.current(required=False) is None and not (tmp_path / "runs").exists()
