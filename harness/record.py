@@ -1,7 +1,8 @@
 """The run record: what one run concluded, typed and frozen, written once to results.json.
 
 Experiments and DR drills write the same record (a drill fills ``drill``, ``as_expected`` and
-``facts``; an experiment ``seed``, ``ops``, ``checkers``, ``heal`` and ``stack``), and the report
+``facts``; an experiment ``heal``; both ``seed``, ``ops``, ``checkers`` and ``stack``; ``halted``
+says who aborted a run mid-way, why and when), and the report
 reads it back with ``read_record``. See docs/runner.md, "results.json".
 """
 from __future__ import annotations
@@ -29,7 +30,8 @@ class RunRecord:
     started_at: str = ""
     duration_s: float = 0.0
     run_id: str = ""
-    aborted: str | None = None
+    aborted: str | None = None  # why the run did not happen (the steady state before failed, ...)
+    halted: dict | None = None  # {"by", "reason", "at", "after_s"}: someone aborted the run mid-way
     notes: tuple[str, ...] = ()
     seed: int | None = None
     ops: dict = field(default_factory=dict)

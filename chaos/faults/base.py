@@ -61,6 +61,7 @@ class Fault:
     """Base for every fault: subclasses implement `_apply()` and register undo steps in it."""
 
     kind = "fault"
+    on_flap = None  # on_flap(phase, detail): a fault that changes while active (a flapping link) calls it
 
     def __init__(self, name: str, on_event: EventCallback | None = None):
         self.name = name

@@ -1,9 +1,10 @@
 """Alerts during a run: Prometheus set to the experiment's alert profile, a watcher writing every alert
 change into the history, Alertmanager's notifications kept, and the alerts checker's verdict.
 
-The path: `prepare()` before the steady state (Prometheus reloaded if its rules differ, both services
-scraped, no alert active), `start()` with the workload, `wait_resolved()` after the heal (bounded by
-`alerts.resolve_within_s`), `stop()` in every case, and `verdict(history)` with the other checkers.
+An observer (chaos/run/protocols.Observer): `prepare(run)` before the steady state (Prometheus
+reloaded if its rules differ, both services scraped, no alert active), `start(run)` with the
+workload, `close()` after the steady state after (waits until the expected alerts resolved, bounded
+by `alerts.resolve_within_s`, then stops the watcher), and `verdicts(history)` with the checkers.
 """
 from __future__ import annotations
 
@@ -13,32 +14,35 @@ import requests
 
 from alerts.settings import load_alert_settings
 from alerts.watch import AlertWatcher, check
-from stack.target import RunnerError
+from chaos.run.protocols import Observer
+from stack.target import RunnerError, number
 from harness.history import FaultEvent
 from harness.verdicts import Verdict
 
 POLL_S = 0.25
 
 
-class AlertProbe:
+class AlertProbe(Observer):
     """Everything a run with `alerts:` needs from Prometheus and Alertmanager."""
 
-    def __init__(self, exp, stack, run_dir, say=print):
-        self.exp, self.stack, self.run_dir, self.say = exp, stack, run_dir, say
-        self.prometheus = getattr(stack, "prometheus", None)
-        self.watcher = None
-        self.webhook = None
-        self.notes: list[str] = []
+    def __init__(self, exp):
+        self.exp = exp
+        self.stack = self.prometheus = self.watcher = self.webhook = None
+        self.say = print
+        self.remarks: list[str] = []
         self.firing = [a.selector for a in exp.alerts.expect_firing]
         self.quiet = [a.selector for a in exp.alerts.expect_quiet]
 
-    def prepare(self, settings_env: dict) -> None:
+    def prepare(self, run) -> None:
         """Put the experiment's alert profile in place and wait for a scraped, quiet Prometheus."""
+        self.stack, self.say = run.stack, run.say
+        self.prometheus = getattr(run.stack, "prometheus", None)
         if self.prometheus is None or not self.prometheus.running():
             raise RunnerError(f"{self.exp.name} declares alerts but the stack in {self.stack.run_dir} runs no "
                               "Prometheus; run it through `python -m chaos run` (which starts a stack with "
                               "alerts), or start one with StackConfig(alerts=True)")
-        settings = load_alert_settings(self.exp.alert_profile, env=settings_env)
+        settings = load_alert_settings(self.exp.alert_profile,
+                                       env={"MAX_STALENESS_MS": number(run.settings, "MAX_STALENESS_MS", 0)})
         if settings != self.prometheus.settings:
             self.say(f"  reloading Prometheus with the {settings.profile} alert profile")
             self.prometheus.settings = settings
@@ -48,14 +52,14 @@ class AlertProbe:
                    20, "Prometheus scrapes both services")
         if not self._wait(lambda: not self.prometheus.alerts(), 30, None):
             active = sorted({a["labels"]["alertname"] for a in self.prometheus.alerts()})
-            self.notes.append(f"alerts still active before the run: {active}")
+            self.remarks.append(f"alerts still active before the run: {active}")
         port = getattr(self.stack.config, "webhook_port", 0)
         if port and getattr(self.stack, "alertmanager", None) is not None:
             from alerts.webhook import WebhookReceiver
-            self.webhook = WebhookReceiver(port, self.run_dir / "notifications.jsonl").start()
+            self.webhook = WebhookReceiver(port, run.run_dir / "notifications.jsonl").start()
 
-    def start(self, recorder) -> None:
-        self.watcher = AlertWatcher(self.prometheus.url, recorder, interval=POLL_S).start()
+    def start(self, run) -> None:
+        self.watcher = AlertWatcher(self.prometheus.url, run.rec, interval=POLL_S).start()
 
     def wait_resolved(self) -> None:
         """After the heal: wait until no expected alert is active, at most alerts.resolve_within_s."""
@@ -66,15 +70,25 @@ class AlertProbe:
                         self.exp.alerts.resolve_within_s, None)
         time.sleep(2 * POLL_S)
         if not ok:
-            self.notes.append(f"expected alerts still active {self.exp.alerts.resolve_within_s:g} s after the heal")
+            self.remarks.append(f"expected alerts still active {self.exp.alerts.resolve_within_s:g} s after the heal")
         if self.webhook is not None:  # Alertmanager sends resolved notifications a group interval later
             self._wait(lambda: self._all_notified(), 6, None)
 
-    def stop(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
-        if self.webhook is not None:
-            self.webhook.stop()
+    def close(self) -> None:
+        """Wait (bounded) for the expected alerts to resolve, then stop watching."""
+        try:
+            self.wait_resolved()
+        finally:
+            if self.watcher is not None:
+                self.watcher.stop()
+            if self.webhook is not None:
+                self.webhook.stop()
+
+    def notes(self) -> list[str]:
+        return list(self.remarks)
+
+    def verdicts(self, history) -> list[Verdict]:
+        return [self.verdict(history)]
 
     def verdict(self, history) -> Verdict:
         a = self.exp.alerts
@@ -82,8 +96,8 @@ class AlertProbe:
         figures = dict(v.figures, profile=self.exp.alert_profile)
         if self.webhook is not None:
             figures["notifications"] = self._notifications(history)
-        if self.notes:
-            figures["notes"] = self.notes
+        if self.remarks:
+            figures["notes"] = self.remarks
         return Verdict(v.checker, v.valid, v.summary, v.evidence, figures)
 
     # -- notifications -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import time
 
 
 class Progress:
-    def __init__(self, total_s: float, stream=None, plain_every_s: float = 2.0):
+    def __init__(self, total_s: float | None, stream=None, plain_every_s: float = 2.0):
         self.total_s, self.stream = total_s, stream or sys.stdout
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.plain_every_s = plain_every_s
@@ -24,7 +24,8 @@ class Progress:
             self._rate_at, self._rate_ops = now, total
         opened = [f"{s}:{n}={st.upper()}" for s, d in sorted(breakers.items())
                   for n, st in sorted(d.items()) if st != "closed"]
-        return (f"[{elapsed:5.1f}/{self.total_s:.0f}s] fault: {', '.join(faults) or '-'} | "
+        span = "?" if self.total_s is None else f"{self.total_s:.0f}"
+        return (f"[{elapsed:5.1f}/{span}s] fault: {', '.join(faults) or '-'} | "
                 f"{self._rate:4.0f} ops/s | ok {stats.total('ok')} fail {stats.total('fail')} "
                 f"info {stats.total('info')} | breakers: {' '.join(opened) or 'all closed'}")
 

@@ -8,6 +8,7 @@ import time
 import requests
 
 from chaos.checkers.common import all_windows
+from chaos.run.protocols import Observer
 from harness.history import BreakerSample, MetricSample, NodeSnapshot
 from harness.verdicts import Verdict
 
@@ -156,6 +157,51 @@ class Snapshotter(threading.Thread):
             self.rec.write(NodeSnapshot(name, t, wall, records))
             out[name] = records
         return out
+
+
+class MetricsObserver(Observer):
+    """The sampler during the run (its breakers feed the live state), and the metric expectations' verdict."""
+
+    def __init__(self, expectations=()):
+        self.expectations = tuple(expectations)
+        self.sampler: Sampler | None = None
+
+    def start(self, run) -> None:
+        self.sampler = Sampler(run.urls, run.rec)
+        run.live.breakers = self.sampler.breakers
+        self.sampler.start()
+        time.sleep(0.3)  # a first breaker sample before the first operation
+
+    def stop(self) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+
+    def verdicts(self, history) -> list[Verdict]:
+        return [check_metrics(history, self.expectations)] if self.expectations else []
+
+
+class SnapshotObserver(Observer):
+    """Once the faults are over, the snapshotted services' clients only read, and every node is
+    snapshotted until two identical rounds (``after_heal``: services, snapshot_every_s, within_s)."""
+
+    def __init__(self, after_heal):
+        self.after_heal = after_heal
+        self.snapshotter: Snapshotter | None = None
+
+    def faults_over(self, run) -> None:
+        services, h = self.after_heal.services, self.after_heal
+        if not services or self.snapshotter is not None:
+            return
+        run.workload.stop_writes(services)
+        prefixes = [f"{run.run_id}:{s}:" for s in services]
+        nodes = {n: run.stack.nodes[n] for n in run.stack.config.nodes}
+        self.snapshotter = Snapshotter(nodes, prefixes, run.rec, h.snapshot_every_s, h.within_s)
+        self.snapshotter.start()
+
+    def settle(self, run) -> None:
+        if self.snapshotter is not None:
+            self.snapshotter.join(self.after_heal.within_s + 10)
+            self.snapshotter.halt.set()
 
 
 def check_metrics(history, expectations) -> Verdict:

@@ -6,12 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 import yaml
 
 from chaos.experiment.files import EXPERIMENTS_DIR, parse_experiment
+from chaos.run.protocols import Observer
 from chaos.run.runner import run_experiment
 from harness.history import BreakerSample, FaultEvent, MetricSample, Op, read_history
 from stack import ROOT
@@ -70,6 +72,39 @@ def test_cp_vs_ap_partition_end_to_end(live, tmp_path):
     assert peaks["g2"] >= 500 and peaks["g1"] == 0
     conv = verdict(results, "convergence")
     assert conv["valid"] == "valid" and conv["figures"]["converged_after_s"] is not None
+
+
+class HaltButton(Observer):
+    """Presses the run's abort from another thread once the fault is in effect, as a dashboard would."""
+
+    pressed = False
+
+    def start(self, run):
+        def press():
+            wait_for(lambda: run.live.active, timeout=20, what="the fault in effect")
+            self.pressed = run.abort("halt button", by="dashboard")
+        threading.Thread(target=press, daemon=True).start()
+
+
+def test_an_abort_from_another_thread_heals_like_ctrl_c_and_says_who(live, toxiproxy, tmp_path):
+    data = catalogue_experiment("partition-g2-cp-vs-ap", profile="test")
+    data["workload"].update(duration_s=60, clients=2)
+    data["schedule"][0].update(at=0.5, duration=50)
+    button = HaltButton()
+    outcome = run_experiment(parse_experiment(data, "test"), live, tmp_path / "runs", say=quiet, observers=[button])
+    results = json.loads((outcome.run_dir / "results.json").read_text())
+    assert button.pressed and results["halted"]["by"] == "dashboard" and results["halted"]["reason"] == "halt button"
+    assert results["halted"]["at"] and results["halted"]["after_s"] > 0
+    assert verdict(results, "interrupted")["valid"] == "unknown" and outcome.overall != "valid"
+    assert "aborted by dashboard" in verdict(results, "interrupted")["summary"]
+    assert verdict(results, "heal")["valid"] == "valid"
+    assert verdict(results, "steady_state_after")["valid"] == "valid"
+    assert any(n.startswith("aborted by dashboard") for n in results["notes"])
+    faults = [(e.phase, e.stage) for e in read_history(outcome.run_dir / "history.jsonl") if isinstance(e, FaultEvent)]
+    assert faults == [("start", "invoke"), ("start", "complete"), ("stop", "invoke"), ("stop", "complete")]
+    for name in ("cp_g2", "ap_g2"):  # the cut was undone through the fault scope, as after Ctrl-C
+        proxy = toxiproxy.get_proxy(name)
+        assert proxy.enabled and not proxy.toxics
 
 
 def test_failed_steady_state_aborts_before_injecting(live, toxiproxy, tmp_path):

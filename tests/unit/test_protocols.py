@@ -1,12 +1,21 @@
-"""The runner drives workloads and observers through protocols: both workloads and the sampler fit."""
+"""The runner drives workloads, nemeses and observers through protocols: the concrete ones fit, the parts
+factory refuses what does not, and an abort from another thread is recorded once."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 from chaos import workloads
-from chaos.experiment.files import parse_experiment
-from chaos.observers.samplers import Sampler
-from chaos.run.protocols import Observer, Workload
+from chaos.experiment.files import ALERTS_DIR, load_experiment, parse_experiment
+import threading
+
+import pytest
+
+from chaos.nemesis.scheduled import ScheduledFaults
+from chaos.observers.alerting import AlertProbe
+from chaos.observers.samplers import MetricsObserver, SnapshotObserver
+from chaos.run.assembly import Parts, for_experiment
+from chaos.run.context import RunAborted, RunContext
+from chaos.run.protocols import Nemesis, Observer, Workload
 from chaos.workloads.locust import LocustWorkload
 from harness.history import NullRecorder
 
@@ -27,7 +36,51 @@ def test_both_workloads_fit_the_protocol_and_the_factory_picks_by_engine(tmp_pat
     assert locust.finish(tmp_path / "history.jsonl") == ["Locust: exit 1"]
 
 
-def test_the_sampler_is_an_observer_and_a_plain_object_is_not():
-    assert isinstance(Sampler({"cp": "http://127.0.0.1:9"}, NullRecorder()), Observer)
+def test_the_observers_and_the_schedule_fit_and_a_plain_object_does_not():
+    exp = parse_experiment(EXP)
+    assert isinstance(MetricsObserver(), Observer) and isinstance(SnapshotObserver(exp.after_heal), Observer)
+    assert isinstance(ScheduledFaults(exp.schedule), Nemesis)
     assert not isinstance(SimpleNamespace(start=lambda: None), Observer)
     assert not isinstance(SimpleNamespace(start=lambda: None), Workload)
+    assert not isinstance(SimpleNamespace(start=lambda: None, step=lambda e: None), Nemesis)
+
+
+def test_an_observer_overrides_only_what_it_needs():
+    class Counter(Observer):
+        def start(self, run):
+            self.started = run
+
+    c = Counter()
+    c.prepare(None), c.faults_over(None), c.settle(None), c.stop(), c.close()
+    c.start("run")
+    assert c.started == "run" and c.verdicts([]) == [] and c.notes() == []
+
+
+def _context(exp, tmp_path):
+    return RunContext(exp, SimpleNamespace(), tmp_path, "r", {"cp": "http://127.0.0.1:9"}, {}, 1, rec=NullRecorder())
+
+
+def test_the_experiment_factory_names_the_parts_and_parts_refuse_strangers(tmp_path):
+    exp = parse_experiment(EXP)
+    parts = for_experiment(_context(exp, tmp_path))
+    assert isinstance(parts.nemesis, ScheduledFaults) and parts.nemesis.active == [] and not parts.nemesis.done
+    assert [type(o) for o in parts.observers] == [MetricsObserver, SnapshotObserver]
+    with_alerts = load_experiment(ALERTS_DIR / "breaker-open.yaml")
+    assert isinstance(for_experiment(_context(with_alerts, tmp_path)).observers[-1], AlertProbe)
+    with pytest.raises(TypeError, match="not a Nemesis"):
+        Parts(parts.workload, SimpleNamespace(start=lambda run: None))
+    with pytest.raises(TypeError, match="not Observers: SimpleNamespace"):
+        Parts(parts.workload, parts.nemesis, [SimpleNamespace()])
+
+
+def test_abort_from_another_thread_counts_once_and_says_who(tmp_path):
+    run = _context(parse_experiment(EXP), tmp_path)
+    run.check_abort()  # nothing asked yet
+    first = threading.Thread(target=lambda: run.abort("halt button", by="dashboard"))
+    first.start()
+    first.join(5)
+    assert run.aborting and not run.abort("too late", by="guard")
+    assert run.halted["by"] == "dashboard" and run.halted["reason"] == "halt button"
+    assert run.halted["at"].endswith("+00:00") and run.halted["after_s"] >= 0
+    with pytest.raises(RunAborted, match="aborted by dashboard: halt button"):
+        run.check_abort()
