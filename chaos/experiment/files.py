@@ -16,7 +16,7 @@ from alerts.watch import parse_selector
 from app.config import TABLE as SETTINGS_TABLE
 from chaos.experiment.model import (ALERT_PROFILES, ENGINES, EXPERIMENTS_DIR, KEY_CHARS, METRICS, NAME, PROFILES,
                          SERVICES, SETTINGS, STEADY_CHECKS, WINDOWS, AfterHeal, AlertExpectation, Alerts,
-                         Experiment, ExperimentError, FaultSpec, MetricExpectation, SteadyCheck, Workload)
+                         Experiment, ExperimentError, FaultSpec, MetricExpectation, SteadyCheck, WorkloadSpec)
 from chaos.experiment.thresholds import check_checkers
 from chaos.experiment.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIELDS, _after_heal, _Checker, _metrics,
                               _schedule, _steady, _workload)
@@ -24,7 +24,7 @@ from chaos.experiment.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIEL
 __all__ = ["ALERTS_DIR", "ALERT_PROFILES", "ENGINES", "EXPERIMENTS_DIR", "KEY_CHARS", "METRICS", "NAME",
            "PROFILES", "SERVICES", "SETTINGS", "STEADY_CHECKS", "WINDOWS", "AfterHeal", "AlertExpectation",
            "Alerts", "Experiment", "ExperimentError", "FaultSpec", "MetricExpectation", "SteadyCheck",
-           "Workload", "catalogue", "find_experiment", "load_experiment", "parse_experiment"]
+           "WorkloadSpec", "catalogue", "find_experiment", "load_experiment", "parse_experiment"]
 
 ALERTS_DIR = EXPERIMENTS_DIR / "alerts"  # the alerts drill's catalogue: one experiment per alert
 

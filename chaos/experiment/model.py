@@ -34,9 +34,9 @@ class ExperimentError(Exception):
 
 
 @dataclass(frozen=True)
-class Workload:
+class WorkloadSpec:
     clients: int = 4  # per service
-    duration_s: float = 30.0
+    duration_s: float | None = 30.0  # None (a DR drill): until the nemesis is done
     read_ratio: float = 0.5
     keys: int = 10
     key_prefix: str = "k"
@@ -118,7 +118,7 @@ class Experiment:
     services: tuple
     nodes: int
     profile: str
-    workload: Workload
+    workload: WorkloadSpec
     schedule: tuple
     checkers: dict
     steady_before: tuple
@@ -130,6 +130,7 @@ class Experiment:
     service_settings: dict = field(default_factory=dict)  # overrides of the stack profile's settings
     question: str = ""
     source: str = "<dict>"
+    nemesis: dict = field(default_factory=dict)  # a nemesis other than the schedule, as data (a DR drill's disaster)
 
     @property
     def node_names(self) -> list[str]:

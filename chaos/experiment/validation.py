@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 
 from chaos.experiment.model import (ENGINES, KEY_CHARS, METRICS, NAME, STEADY_CHECKS, WINDOWS, AfterHeal, FaultSpec,
-                         MetricExpectation, SteadyCheck, Workload)
-from chaos.nemesis.schedule import FAULTS, NATIVE_FAULTS, REQUIRED, Param
+                         MetricExpectation, SteadyCheck, WorkloadSpec)
+from chaos.nemesis.fault_types import FAULTS, NATIVE_FAULTS, REQUIRED, Param
 from stack.config import proxy_name
 
 
@@ -101,11 +101,11 @@ class _Checker:
         return list(dict.fromkeys(x for x in items if isinstance(x, str) and x in choices)) or [choices[0]]
 
 
-def _workload(v: _Checker, raw, services=("cp",)) -> Workload:
-    d = v.mapping("workload", raw, tuple(_schema(Workload)))
-    w = Workload()
+def _workload(v: _Checker, raw, services=("cp",)) -> WorkloadSpec:
+    d = v.mapping("workload", raw, tuple(_schema(WorkloadSpec)))
+    w = WorkloadSpec()
     engine = v.choice("workload.engine", d.get("engine"), ENGINES, default=w.engine)
-    out = Workload(
+    out = WorkloadSpec(
         clients=v.number("workload.clients", d.get("clients"), 1, 32, True, w.clients),
         duration_s=v.number("workload.duration_s", d.get("duration_s"), 1, 600, default=w.duration_s),
         read_ratio=v.number("workload.read_ratio", d.get("read_ratio"), 0, 1, default=w.read_ratio),
@@ -128,7 +128,7 @@ def _workload(v: _Checker, raw, services=("cp",)) -> Workload:
     return out
 
 
-def _schedule(v: _Checker, raw, workload: Workload, services, node_names) -> list[FaultSpec]:
+def _schedule(v: _Checker, raw, workload: WorkloadSpec, services, node_names) -> list[FaultSpec]:
     if raw is None:
         return []
     if not isinstance(raw, list):

@@ -1,2 +1,3 @@
-"""The nemesis: what is done to the stack during a run. schedule.py turns an experiment's fault
-schedule into faults (chaos/faults/); a DR drill's disasters are in chaos/drills/disasters.py."""
+"""The nemesis: what is done to the stack during a run (chaos/run/protocols.Nemesis). fault_types.py
+is the table of fault types an experiment's schedule may name (their parameters and builders);
+scheduled.py applies a schedule in time as a nemesis. A DR drill's disaster is chaos/drills/nemesis.py."""

@@ -1,7 +1,7 @@
 """The experiment's fault schedule as a nemesis (chaos/run/protocols.Nemesis).
 
 Each entry starts at ``at`` seconds into the workload and stops ``duration`` seconds later. Its fault
-is built from the table of chaos/nemesis/schedule.py and started inside a ``FaultScope``, so Ctrl-C,
+is built from the table of chaos/nemesis/fault_types.py and started inside a ``FaultScope``, so Ctrl-C,
 SIGTERM, an abort and an error all undo it. Each change is stamped twice in the history, Jepsen
 style: as it begins (``invoke``) and once it is confirmed (``complete``); a flapping link also
 writes each cut and restore as a ``chaos/link_cut`` sample. ``heal`` then removes every fault the
@@ -10,7 +10,7 @@ tool knows about (also a killed run's) and restarts killed nodes.
 from __future__ import annotations
 
 from chaos.faults import FaultScope, Topology, heal
-from chaos.nemesis.schedule import FaultContext, build_fault
+from chaos.nemesis.fault_types import FaultContext, build_fault
 from harness.history import FaultEvent, MetricSample
 from harness.verdicts import Verdict
 from stack.config import SERVICES

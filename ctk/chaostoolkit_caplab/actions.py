@@ -1,6 +1,6 @@
 """Actions: every fault of caplab's catalogue, `heal`, and `mark`.
 
-There is one action per fault of `chaos.nemesis.schedule.FAULTS`, built from that table, so an
+There is one action per fault of `chaos.nemesis.fault_types.FAULTS`, built from that table, so an
 action takes exactly the parameters an experiment file's schedule entry takes (same names,
 defaults, ranges and checks) and cannot drift from it: `cut_node(node="g2", mode="blackhole")` is
 `{fault: cut_node, params: {node: g2, mode: blackhole}}`.
@@ -20,7 +20,7 @@ import time
 from chaos.experiment.validation import fault_params
 from chaos.faults import Topology
 from chaos.faults import heal as heal_everything
-from chaos.nemesis.schedule import FAULTS, NATIVE_FAULTS, REQUIRED, FaultContext, build_fault
+from chaos.nemesis.fault_types import FAULTS, NATIVE_FAULTS, REQUIRED, FaultContext, build_fault
 from chaoslib.exceptions import ActivityFailed
 from stack.config import SERVICES
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chaos.faults.ledger import process_state, read_entries
-from chaos.nemesis.schedule import FAULTS
+from chaos.nemesis.fault_types import FAULTS
 from stack.config import StackConfig
 from stack.target import stack_config, state_dir
 

@@ -12,7 +12,7 @@ from chaoslib.exceptions import ActivityFailed
 from chaoslib.provider.python import run_python_activity, validate_python_activity
 
 import chaostoolkit_caplab
-from chaos.nemesis.schedule import FAULTS, REQUIRED
+from chaos.nemesis.fault_types import FAULTS, REQUIRED
 from chaostoolkit_caplab import actions, control, probes, recording, reference
 from harness.history import BreakerSample, FaultEvent, Op
 

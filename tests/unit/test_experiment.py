@@ -9,7 +9,7 @@ import pytest
 
 from chaos.experiment.files import (ExperimentError, catalogue, find_experiment, load_experiment,
                               parse_experiment)
-from chaos.nemesis.schedule import FAULTS
+from chaos.nemesis.fault_types import FAULTS
 from stack import ROOT
 
 GOOD = {
