@@ -2,7 +2,8 @@
 automated, RPO and RTO measured as checkers; then one summary table (docs/disaster-recovery.md).
 
 Exit status: 0 every drill behaved as its disaster declares; 1 one did not; 2 a bad option or drill
-name; 3 the drill stack could not be started or the run could not go on.
+name; 3 the drill stack could not be started or the run could not go on; 130 / 143 Ctrl-C / SIGTERM
+(the drill in progress heals, the others are not started).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from stack.process import StackError
 from stack.target import RunnerError, ensure_up, stack_config
 
 from .disasters import CATALOGUE
-from .recovery import DrillOptions, run_drills
+from .recovery import INTERRUPTED, DrillOptions, run_drills
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,7 +61,8 @@ def cmd_drill(args) -> int:
     finally:
         if started and not args.keep_stack:
             stack.down(progress=lambda _m: None)
-    return 0 if all(o.passed for o in outcomes) else 1
+    cut = [o.exit_code for o in outcomes if o.exit_code in INTERRUPTED]
+    return cut[0] if cut else 0 if all(o.passed for o in outcomes) else 1
 
 
 def main(argv=None) -> int:

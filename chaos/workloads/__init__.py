@@ -1,7 +1,7 @@
 """Workloads: client threads (threads.py) or Locust (locust.py), both writing the run's history."""
 from __future__ import annotations
 
-from .threads import Workload
+from .threads import ClientThreads
 
 
 def for_experiment(exp, urls: dict, run_id: str, recorder, run_dir, seed: int):
@@ -10,4 +10,4 @@ def for_experiment(exp, urls: dict, run_id: str, recorder, run_dir, seed: int):
         from .locust import LocustWorkload  # Locust patches the standard library when imported
         last = max((s.end for s in exp.schedule), default=None)
         return LocustWorkload(exp.workload, urls, run_id, recorder, run_dir, last, exp.after_heal.services)
-    return Workload(exp.workload, urls, run_id, recorder, seed=seed)
+    return ClientThreads(exp.workload, urls, run_id, recorder, seed=seed)

@@ -21,7 +21,7 @@ STARTUP_GUESS_S = 1.5  # Locust's start, before its first operation
 
 
 class LocustWorkload:
-    """The chaos.workloads.threads.Workload interface, driven by a headless Locust run."""
+    """The chaos.run.protocols.Workload interface (like chaos.workloads.threads.ClientThreads), driven by a headless Locust run."""
 
     def __init__(self, workload, urls: dict, run_id: str, recorder, run_dir, last_fault_end: float | None = None,
                  writes_stop_for: tuple = ()):

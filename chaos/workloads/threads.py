@@ -114,11 +114,12 @@ class Client(threading.Thread):
         return kind
 
 
-class Workload:
-    """Every client of every targeted service; `start()`, then `stop()` or let `max_ops` end it."""
+class ClientThreads:
+    """Every client of every targeted service; `start()`, then `stop()` or let `max_ops` end it.
+    A chaos.run.protocols.Workload; `workload` is the experiment's settings (chaos.experiment.model)."""
 
     def __init__(self, workload, urls: dict, run_id: str, recorder, seed: int = 0):
-        self.w, self.urls, self.rec = workload, urls, recorder
+        self.w, self.urls, self.rec, self.run_id = workload, urls, recorder, run_id
         self.stats = Stats()
         self.stop_event = threading.Event()
         self.writes_stopped = {s: threading.Event() for s in urls}
@@ -136,6 +137,11 @@ class Workload:
     def start(self) -> None:
         for c in self.clients:
             c.start()
+
+    def use_fresh_keys(self, prefix: str) -> None:
+        """From now on, every client uses keys no earlier operation touched (a DR drill's disaster)."""
+        for c in self.clients:
+            c.keys = key_space(self.run_id, c.service, prefix, self.w.keys)
 
     def stop_writes(self, services) -> None:
         """From now on, the clients of these services only read (a quiet store for convergence)."""

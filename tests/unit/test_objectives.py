@@ -178,7 +178,7 @@ def test_write_success_before_outage_after():
 # -- when a drill passes ------------------------------------------------------------------------------
 
 def test_an_expected_rpo_failure_passes_the_drill_but_not_in_strict_mode():
-    from chaos.drills.recovery import drill_passed
+    from chaos.drills.nemesis import drill_passed
     measured, expect = {"rpo": "fail", "rto": "pass"}, {"rpo": "fail", "rto": "pass"}
     assert drill_passed(measured, expect, steady_ok=True)
     assert not drill_passed(measured, expect, steady_ok=True, strict=True)

@@ -29,7 +29,7 @@ def test_both_workloads_fit_the_protocol_and_the_factory_picks_by_engine(tmp_pat
     threads = workloads.for_experiment(parse_experiment(EXP), urls, "r", NullRecorder(), tmp_path, 1)
     locust = workloads.for_experiment(parse_experiment({**EXP, "workload": {"engine": "locust", "duration_s": 5}}),
                                       urls, "r", NullRecorder(), tmp_path, 1)
-    assert isinstance(threads, Workload) and type(threads).__name__ == "Workload"
+    assert isinstance(threads, Workload) and type(threads).__name__ == "ClientThreads"
     assert isinstance(locust, Workload) and isinstance(locust, LocustWorkload)
     assert threads.finish(tmp_path / "history.jsonl") == []
     locust.error = "exit 1"  # Locust never ran: nothing to merge, its failure becomes a note
