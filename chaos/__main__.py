@@ -271,8 +271,8 @@ def cmd_crosscheck(args) -> int:
 
 
 def cmd_alerts_drill(args) -> int:
-    from chaos.drills.alerts import run_drill
-    return run_drill(args)
+    from chaos.drills.alerts import run_alerts_drill
+    return run_alerts_drill(args)
 
 
 if __name__ == "__main__":

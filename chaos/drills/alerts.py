@@ -9,7 +9,6 @@ runs/alerts-drill/<timestamp>/summary.md and summary.html, with each run's alert
 from __future__ import annotations
 
 import base64
-import html
 import json
 import time
 from pathlib import Path
@@ -17,13 +16,14 @@ from pathlib import Path
 from alerts.watch import parse_selector
 from chaos.experiment.files import ALERTS_DIR, AlertExpectation, catalogue, find_experiment, load_experiment
 from chaos.report.plots import Column, plot_grid
+from chaos.report.render import summary
 from harness.history import read_history
 from harness.runs import new_run_dir
 
 EXIT_NOT_ALL_FIRED = 1
 
 
-def run_drill(args, say=print) -> int:
+def run_alerts_drill(args, say=print) -> int:
     """Run the drill's experiments (all, or --only); return 0 when every alert fired and resolved."""
     from chaos.run.runner import run_experiment
     from stack.target import ensure_settings, ensure_up, stack_config
@@ -54,9 +54,7 @@ def run_drill(args, say=print) -> int:
         elif experiments:
             ensure_settings(stack, {}, say)  # leave a stack we found as we found it
     total = time.monotonic() - t0
-    md = summary_markdown(rows, total)
-    (out / "summary.md").write_text(md)
-    (out / "summary.html").write_text(summary_html(rows, total))
+    md = write_summary(rows, total, out)
     (out / "summary.json").write_text(json.dumps({"total_s": round(total, 1), "rows": rows}, indent=2, default=str))
     say("\n" + md)
     say(f"summary: {out / 'summary.md'} and {out / 'summary.html'}")
@@ -111,42 +109,32 @@ def _cells(r: dict) -> list[str]:
             r["alerts_verdict"], r["overall"]]
 
 
-def summary_markdown(rows: list[dict], total_s: float) -> str:
-    lines = ["# Alerts drill", "",
-             "One experiment per alert, fast alert profile (scrape and evaluation every 1 s, 5 s rate window, "
-             "for: 2-4 s). Time to detect: fault start -> firing. Time to resolve: heal -> resolved. "
-             "Notified: Alertmanager's webhook, after fault start / heal.", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(r)) + " |" for r in rows]
-    lines += ["", f"{sum(r['ok'] for r in rows)} of {len(rows)} alerts fired and resolved; total {total_s:.0f} s.", ""]
+INTRO = ("One experiment per alert, fast alert profile (scrape and evaluation every 1 s, 5 s rate window, "
+         "for: 2-4 s). Time to detect: fault start -> firing. Time to resolve: heal -> resolved. "
+         "Notified: Alertmanager's webhook, after fault start / heal.")
+
+
+def write_summary(rows: list[dict], total_s: float, out: Path) -> str:
+    """summary.md and summary.html (the report's templates, with each run's alert timeline); return the Markdown."""
+    bullets = []
     for r in rows:
         if not r["ok"]:
-            lines.append(f"- **{r['experiment']}**: {r['alerts_summary']}")
+            bullets.append(f"**{r['experiment']}**: {r['alerts_summary']}")
         if r["undeclared"]:
-            lines.append(f"- {r['experiment']}: also fired (not declared): {', '.join(r['undeclared'])}")
-    lines += ["", "Runs: " + ", ".join(f"[{r['experiment']}]({r['run_rel']}/report.html)"
-                                       for r in rows), ""]
-    return "\n".join(lines)
-
-
-def summary_html(rows: list[dict], total_s: float) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c.replace('**', ''))}</td>" for c in _cells(r)) + "</tr>"
-                   for r in rows)
-    plots = []
+            bullets.append(f"{r['experiment']}: also fired (not declared): {', '.join(r['undeclared'])}")
+    links = [{"label": r["experiment"], "md": f"{r['run_rel']}/report.html", "html": f"{r['run_rel']}/report.html"}
+             for r in rows]
+    figures = []
     for r in rows:
         png = timeline_png(Path(r["run_dir"]))
-        img = f'<img alt="alert timeline of {html.escape(r["experiment"])}" src="data:image/png;base64,' \
-              f'{base64.b64encode(png).decode()}">' if png else "<p>No alert event recorded.</p>"
-        plots.append(f"<h2>{html.escape(r['experiment'])}: {html.escape(r['alert'])}</h2>"
-                     f"<p>{html.escape(r['alerts_summary'])} — <a href=\"{html.escape(r['run_rel'])}/report.html\">"
-                     f"report</a></p>{img}")
-    return ("<!doctype html><html><head><meta charset=\"utf-8\"><title>Alerts drill</title><style>"
-            "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-            "padding:4px 8px;font-size:14px}img{max-width:100%}</style></head><body><h1>Alerts drill</h1>"
-            f"<p>{sum(r['ok'] for r in rows)} of {len(rows)} alerts fired and resolved; total {total_s:.0f} s. "
-            "Amber: pending; red: firing; grey: the fault.</p>"
-            f"<table><tr>{head}</tr>{body}</table>{''.join(plots)}</body></html>")
+        figures.append({"title": f"{r['experiment']}: {r['alert']}", "caption": r["alerts_summary"],
+                        "link": f"{r['run_rel']}/report.html", "alt": f"alert timeline of {r['experiment']}",
+                        "uri": f"data:image/png;base64,{base64.b64encode(png).decode()}" if png else None,
+                        "missing": "No alert event recorded."})
+    done = f"{sum(r['ok'] for r in rows)} of {len(rows)} alerts fired and resolved; total {total_s:.0f} s."
+    return summary(out, "Alerts drill", COLUMNS, [_cells(r) for r in rows], links, intro=[INTRO],
+                   after=[done, "In the timelines of summary.html: amber, pending; red, firing; grey, the fault."],
+                   bullets=bullets, figures=figures)
 
 
 def timeline_png(run_dir: Path) -> bytes | None:

@@ -6,9 +6,10 @@ its disaster declares (the total-loss drill is expected to FAIL its RPO).
 """
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
+
+from chaos.report.render import summary
 
 COLUMNS = ("drill", "detect s", "restore s", "serve s", "RTO s", "RTO vs target", "lost / acked", "loss window s",
            "RPO vs target", "bounded by", "drill")
@@ -44,26 +45,13 @@ def _cells(r: dict) -> list[str]:
 
 
 def write_summary(outcomes, out: Path, opts, seconds: float) -> str:
-    """Write summary.md and summary.html into ``out``; return the Markdown."""
+    """Write summary.md and summary.html into ``out`` (the report's templates); return the Markdown."""
     rows = [o.row for o in outcomes]
-    passed = sum(o.passed for o in outcomes)
-    head = (f"# DR drills: {passed} of {len(outcomes)} behaved as declared\n\n"
-            f"Targets: RTO < {opts.rto_target_s:g} s, RPO < {opts.rpo_target_s:g} s. RTO is measured to the first "
-            f"{opts.window_s:g} s window with >= {opts.min_ok:.0%} successful operations, on both services; RPO is "
-            f"the window of acknowledged writes lost. Backups every {opts.backup_every_s:g} s (drill-scaled). "
-            f"Total time {seconds:.0f} s.\n\n")
-    md = head + "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
-    md += "".join("| " + " | ".join(c.replace("|", "\\|") for c in _cells(r)) + " |\n" for r in rows)
-    md += "\nReports: " + ", ".join(f"[{r['name']}]({os.path.relpath(Path(r['run_dir']) / 'report.md', out)})"
-                                    for r in rows) + "\n"
-    (out / "summary.md").write_text(md, encoding="utf-8")
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>" for r in rows)
-    links = ", ".join(f'<a href="{html.escape(os.path.relpath(Path(r["run_dir"]) / "report.html", out))}">'
-                      f'{html.escape(r["name"])}</a>' for r in rows)
-    page = (f"<!doctype html><meta charset=utf-8><title>DR drills</title><style>body{{font:14px sans-serif;"
-            f"margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}"
-            f"th{{background:#eee}}</style><h1>DR drills: {passed} of {len(outcomes)} behaved as declared</h1>"
-            f"<p>{html.escape(head.split(chr(10), 2)[2].strip())}</p><table><tr>"
-            + "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + f"</tr>{body}</table><p>Reports: {links}</p>")
-    (out / "summary.html").write_text(page, encoding="utf-8")
-    return md
+    title = f"DR drills: {sum(o.passed for o in outcomes)} of {len(outcomes)} behaved as declared"
+    intro = (f"Targets: RTO < {opts.rto_target_s:g} s, RPO < {opts.rpo_target_s:g} s. RTO is measured to the first "
+             f"{opts.window_s:g} s window with >= {opts.min_ok:.0%} successful operations, on both services; RPO is "
+             f"the window of acknowledged writes lost. Backups every {opts.backup_every_s:g} s (drill-scaled). "
+             f"Total time {seconds:.0f} s.")
+    links = [{"label": r["name"], "md": os.path.relpath(Path(r["run_dir"]) / "report.md", out),
+              "html": os.path.relpath(Path(r["run_dir"]) / "report.html", out)} for r in rows]
+    return summary(out, title, COLUMNS, [_cells(r) for r in rows], links, intro=[intro], links_label="Reports")

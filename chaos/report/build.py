@@ -14,17 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from chaos.checkers.common import fault_windows
 from chaos.report.window_table import fault_label, ms, shaded_windows, window_table
 from chaos.report.cluster_events import milestones
 from chaos.report.plots import Column, plot_grid
+from chaos.report.render import render as _render
 from chaos.report.violation import describe_violation, draw_violation, find_violation
 from harness.history import Op, read_history
 from harness.record import RecordError, read_record
 
-TEMPLATES = Path(__file__).parent / "templates"
 SERVICE_ORDER = ("cp", "ap", "native")
 MAX_CELL = 120
 
@@ -34,7 +32,7 @@ class ReportError(Exception):
 
 
 @dataclass
-class Run:
+class RunFolder:
     """Everything a report needs from one run folder."""
 
     path: Path
@@ -64,7 +62,7 @@ class Run:
         return max(last, planned, 1.0)
 
 
-def load_run(run_dir) -> Run:
+def load_run(run_dir) -> RunFolder:
     """Read a run folder; raise ReportError for a missing folder or a corrupt file, note missing parts."""
     path = Path(run_dir)
     if not path.is_dir():
@@ -72,7 +70,7 @@ def load_run(run_dir) -> Run:
     files = [path / n for n in ("history.jsonl", "experiment.json", "results.json")]
     if not any(f.exists() for f in files):
         raise ReportError(f"{path}: not a run folder (no history.jsonl, experiment.json or results.json)")
-    run = Run(path, _read_json(files[1]), _read_results(path) if files[2].exists() else {}, [])
+    run = RunFolder(path, _read_json(files[1]), _read_results(path) if files[2].exists() else {}, [])
     if not files[1].exists():
         run.notes.append("experiment.json is missing: no hypothesis or planned schedule to show.")
     if not files[2].exists():
@@ -100,7 +98,7 @@ def build_report(run_dir) -> tuple[Path, Path]:
     return _render("report", ctx, run.path)
 
 
-def _violation(run: Run) -> dict | None:
+def _violation(run: RunFolder) -> dict | None:
     """Draw the linearizability violation's timeline into plots/violation.png; None when there is none."""
     v = find_violation(run.results, run.events)
     if v is None:
@@ -135,7 +133,7 @@ def build_comparison(run_dirs, out_dir) -> tuple[Path, Path]:
     return _render("comparison", ctx, out)
 
 
-def _run_context(run: Run) -> dict:
+def _run_context(run: RunFolder) -> dict:
     """Return the template values of one run: title, verdicts, evidence, schedule, fault windows."""
     exp, res = run.experiment, run.results
     verdicts = [_verdict(v) for v in res.get("verdicts") or [] if isinstance(v, dict)]
@@ -242,20 +240,7 @@ def _save_plots(rows, plots_dir: Path):
     return rows
 
 
-def _render(stem: str, ctx: dict, out: Path) -> tuple[Path, Path]:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
-                      lstrip_blocks=True, keep_trailing_newline=True,
-                      autoescape=lambda name: bool(name) and name.endswith(".html.j2"))
-    env.filters["md"] = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
-    paths = []
-    for ext in ("md", "html"):
-        path = out / f"{stem}.{ext}"
-        path.write_text(env.get_template(f"{stem}.{ext}.j2").render(**ctx), encoding="utf-8")
-        paths.append(path)
-    return paths[0], paths[1]
-
-
-def _run_labels(runs: list[Run]) -> list[str]:
+def _run_labels(runs: list[RunFolder]) -> list[str]:
     """Name each run by its experiment; runs of the same experiment also get their folder name."""
     names = [r.name for r in runs]
     return [n if names.count(n) == 1 else f"{n} {r.path.name}" for n, r in zip(names, runs)]
