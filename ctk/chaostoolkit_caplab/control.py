@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from chaoslib.exceptions import InterruptExecution
 
 from chaos.checkers import CHECKERS, run_all
-from chaos.experiment.model import Workload as WorkloadSpec
+from chaos.experiment.model import WorkloadSpec
 from harness.history import read_history
 from harness.record import RunRecord
 from harness.verdicts import compose

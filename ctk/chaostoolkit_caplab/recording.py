@@ -12,17 +12,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from chaos.experiment.model import Workload as WorkloadSpec
+from chaos.experiment.model import WorkloadSpec
+from chaos.nemesis.scheduled import FAULT_STAGES
 from chaos.observers.samplers import Sampler, Snapshotter
 from chaos.run.protocols import Observer
 from chaos.run.protocols import Workload as WorkloadProtocol
-from chaos.workloads.threads import Workload
+from chaos.workloads.threads import ClientThreads
 from harness.history import FaultEvent, HistoryWriter, MetricSample, NodeSnapshot, Op, read_history
 from harness.runs import new_run_dir
 
-# A fault's on_event phase -> the (phase, stage) it is recorded as (as chaos/run/runner.py does).
-FAULT_STAGES = {"starting": ("start", "invoke"), "start": ("start", "complete"),
-                "stopping": ("stop", "invoke"), "stop": ("stop", "complete")}
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ class Recording:
         mark = Mark(name, self.rec.now()[0], f"{self.run_id}.m{len(self.marks)}")
         self.marks.append(mark)
         if self.spec.clients and self.urls:
-            self.workload = Workload(self.spec, self.urls, mark.epoch, self.rec, seed=self.seed + len(self.marks))
+            self.workload = ClientThreads(self.spec, self.urls, mark.epoch, self.rec, seed=self.seed + len(self.marks))
             self.workload.start()
         return mark
 
