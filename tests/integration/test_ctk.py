@@ -79,6 +79,11 @@ def test_partition_example_completes_with_probe_values_and_verdicts(live, toxipr
     record = json.loads((Path(caplab["run_dir"]) / "results.json").read_text())
     assert record["overall"] == "valid" and record["stack"]["ctk_status"] == "completed"
     assert_nothing_injected(live, toxiproxy)
+    # caplab's report reads the folder the control wrote, as it reads a `python -m chaos run` folder.
+    from chaos.report.build import build_report
+    md, _html = build_report(caplab["run_dir"])
+    report = Path(md).read_text()
+    assert "Overall: ✅ VALID" in report and "| fault cut_cp_g2-ap_g2_refuse |" in report
 
 
 def test_blackhole_vs_refusal_example_completes(live, toxiproxy, tmp_path):
