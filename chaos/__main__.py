@@ -111,19 +111,23 @@ def _stack_for(exp, args):
         return compose_stack(exp, args.compose_env_file)
     return init_stack(Stack(stack_config(exp.nodes, exp.profile, args.stack_run_dir, args.port_offset,
                                          alerts=bool(exp.alerts), alert_profile=exp.alert_profile,
-                                         native="native" in exp.services)))
+                                         native="native" in exp.services,
+                                         instances=exp.stack.instances, balance=exp.stack.balance,
+                                         local_reads=exp.stack.local_reads)))
 
 
 def run_one(exp, args, started: list | None = None) -> int:
     """Run one experiment, starting its stack if needed (appended to `started`)."""
     from chaos.run.runner import run_experiment
-    from stack.target import RunnerError, ensure_settings, ensure_up
+    from stack.target import RunnerError, ensure_settings, ensure_shape, ensure_up
     from stack.process import StackError
     try:
         stack = _stack_for(exp, args)
         try:
             if ensure_up(stack) and started is not None:
                 started.append(stack)
+            if exp.stack.instances > 1:  # the policy and read preference of this experiment
+                stack = ensure_shape(stack, exp.stack.balance, exp.stack.local_reads)
             if exp.service_settings:
                 stack = ensure_settings(stack, exp.service_settings)
         except Exception as err:  # a port in use, a missing binary, Toxiproxy refusing a proxy
@@ -150,7 +154,7 @@ def cmd_run(args) -> int:
 def _stop_extra_stacks(stacks) -> None:
     """Stop the stacks a command started, except the default one (`make up` leaves it running)."""
     for stack in stacks:
-        if stack.config.nodes != ("g1", "g2") or stack.config.alerts:
+        if stack.config.nodes != ("g1", "g2") or stack.config.alerts or stack.config.instances > 1:
             print(f"stopping the stack in {stack.run_dir}")
             stack.down(progress=lambda _m: None)
 

@@ -149,7 +149,7 @@ class Stack:
         self._record_attached()
         (self.run_dir / "shape.json").write_text(json.dumps({
             "instances": cfg.instances, "balance": cfg.balance, "haproxy": cfg.haproxy,
-            "haproxy_stats_port": cfg.haproxy_stats_port}))
+            "local_reads": cfg.local_reads, "haproxy_stats_port": cfg.haproxy_stats_port}))
         for proc in self.attached.values():
             self._start(proc, progress)
         progress(f"stack ready in {time.monotonic() - t0:.1f}s")

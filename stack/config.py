@@ -72,6 +72,7 @@ class StackConfig:
     check_interval_ms: int = 500  # HAProxy's /ready check of each instance; 2 failures take it out
     instance_links: bool = False  # each instance reaches each node through a proxy of its own too
     haproxy: bool = False  # HAProxy in front even of a single instance (the balancer's own cost)
+    local_reads: bool = False  # AP instance k reads node k (mod N) first: each instance beside "its" replica
 
     def redis_port(self, node: str) -> int:
         return self.redis_base_port + self.nodes.index(node) + 1
@@ -150,6 +151,8 @@ class StackConfig:
                        NATIVE_PEERS=",".join(f"{n}=127.0.0.1:{self.native_port(n, 'peer')}" for n in self.native_nodes))
             if self.native_replication != "async":  # unset means the default, as an experiment's overrides expect
                 env["NATIVE_REPLICATION"] = self.native_replication
+        if service == "ap" and instance and self.local_reads:
+            env["AP_READ_NODE"] = self.nodes[(instance - 1) % len(self.nodes)]
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
 

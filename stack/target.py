@@ -32,17 +32,29 @@ class RunnerError(Exception):
 
 
 ALERTS_SHIFT = 60
+# A stack of several instances behind HAProxy: its ports shifted by 300 (clear of every other
+# experiment stack's, its per-instance proxies included) and its own folder.
+INSTANCES_SHIFT = 300
 WEBHOOK_PORT = 9095
 
 
 def stack_config(nodes: int, profile: str = "local", run_dir="run", port_offset: int = 0,
-                 alerts: bool = False, alert_profile: str = "", native: bool = False) -> StackConfig:
+                 alerts: bool = False, alert_profile: str = "", native: bool = False, instances: int = 1,
+                 balance: str = "roundrobin", local_reads: bool = False) -> StackConfig:
     """The StackConfig for an experiment of `nodes` nodes (with Prometheus and Alertmanager if `alerts`,
-    with the native side if `native`: it joins the same folder and ports, as `make up NATIVE=1`)."""
-    shift = port_offset + (0 if nodes == 2 else 30 * nodes) + (ALERTS_SHIFT if alerts else 0)
+    with the native side if `native`: it joins the same folder and ports, as `make up NATIVE=1`).
+
+    With `instances` > 1, CP and AP run that many instances behind HAProxy, each with its own
+    proxies in front of the shared ones (so a fault can cut one instance off a node)."""
+    many = instances > 1
+    shift = (port_offset + (0 if nodes == 2 else 30 * nodes) + (ALERTS_SHIFT if alerts else 0)
+             + (INSTANCES_SHIFT if many else 0))
     folder = Path(run_dir) if nodes == 2 else Path(run_dir) / f"{nodes}nodes"
+    folder = folder / "instances" if many else folder
     base = StackConfig()
     return StackConfig(
+        instances=instances, balance=balance, instance_links=many, local_reads=local_reads,
+        instance_base_port=base.instance_base_port + shift, haproxy_stats_port=base.haproxy_stats_port + shift,
         run_dir=folder / "alerts" if alerts else folder,
         nodes=tuple(f"g{i}" for i in range(1, nodes + 1)), profile=profile,
         redis_base_port=base.redis_base_port + shift, toxiproxy_port=base.toxiproxy_port + shift,
@@ -61,7 +73,8 @@ def compose_stack(exp, env_file):
     experiments that need other sizes, settings or alerts run on the local stack only."""
     wants = [what for what, needed in (("3 nodes", exp.nodes != 2), ("alerts", bool(exp.alerts)),
                                        ("the native service", "native" in getattr(exp, "services", ())),
-                                       ("service settings", bool(exp.service_settings))) if needed]
+                                       ("service settings", bool(exp.service_settings)),
+                                       ("several instances", exp.stack.instances > 1)) if needed]
     if wants:
         raise RunnerError(f"{exp.name} needs {', '.join(wants)}: the compose target runs 2 nodes with the "
                           f"settings of {env_file}; run it on the local stack (without --target compose)")
@@ -86,18 +99,54 @@ def ensure_settings(stack, overrides: dict, say=print):
     # An overridable setting that neither the profile nor this run sets must be unset again
     # (e.g. AP_READ_NODE after a run that set it), so an override never leaks into the next run.
     want.update({k: "None" for k in OVERRIDABLE if k not in want})
+    if stack.config.local_reads and "AP_READ_NODE" not in overrides:
+        want.pop("AP_READ_NODE", None)  # each AP instance reads its own replica first
     running = service_settings(stack)
     if all(str(running[m].get(k)) == v for m in running for k, v in want.items()):
         return stack
     changed = {k: v for k, v in want.items() if any(str(running[m].get(k)) != v for m in running)}
     say(f"restarting the services with {changed or overrides}")
-    for proc in stack.services.values():
+    for proc in stack.app_processes():
         proc.stop()
     new = Stack(stack.config.with_(extra_env={k: str(v) for k, v in overrides.items()}))
     for name, proc in stack.attached.items():  # Prometheus and the like keep running, as they are
         new.attach(proc, name)
     new.up(progress=lambda _m: None)
     return new
+
+
+def ensure_shape(stack, balance: str, local_reads: bool, say=print):
+    """Return a stack whose HAProxy balances by `balance` and whose AP instances read as `local_reads` asks.
+
+    A running HAProxy with another policy is restarted with the new config (instances keep
+    running); instances reading otherwise are restarted. `shape.json` says what runs."""
+    from .balancer import write_config
+    running = _running_shape(stack)
+    new = Stack(stack.config.with_(balance=balance, local_reads=local_reads))
+    for name, proc in stack.attached.items():
+        new.attach(proc, name)
+    if new.balancer is None or (running.get("balance"), bool(running.get("local_reads"))) == (balance, local_reads):
+        return new
+    if running.get("balance") != balance:
+        say(f"restarting HAProxy with balance {balance}")
+        new.balancer.stop()
+        write_config(new.config, new.run_dir)
+    if bool(running.get("local_reads")) != local_reads:
+        say(f"restarting the AP instances with local_reads={local_reads}")
+        for proc in new.instances["ap"]:
+            proc.stop()
+    new.up(progress=lambda _m: None)
+    return new
+
+
+def _running_shape(stack) -> dict:
+    """How the running stack was started (shape.json: balance, local_reads), or {}."""
+    import json
+    try:
+        shape = json.loads((Path(stack.run_dir) / "shape.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return shape if isinstance(shape, dict) else {}
 
 
 def service_settings(stack) -> dict:

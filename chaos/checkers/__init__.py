@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from harness.verdicts import Verdict, run_checker
 
-from . import (availability, breakers, convergence, linearizable, lost_writes, monotonic_reads,
+from . import (availability, breakers, convergence, instances, linearizable, lost_writes, monotonic_reads,
                read_your_writes, staleness)
 
 CHECKERS = {
@@ -17,6 +17,7 @@ CHECKERS = {
     "breakers": breakers.check,
     "read_your_writes": read_your_writes.check,
     "monotonic_reads": monotonic_reads.check,
+    "instances": instances.check,
 }
 
 

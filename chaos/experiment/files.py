@@ -16,7 +16,8 @@ from alerts.watch import parse_selector
 from app.config import TABLE as SETTINGS_TABLE
 from chaos.experiment.model import (ALERT_PROFILES, ENGINES, EXPERIMENTS_DIR, KEY_CHARS, METRICS, NAME, PROFILES,
                          SERVICES, SETTINGS, STEADY_CHECKS, WINDOWS, AfterHeal, AlertExpectation, Alerts,
-                         Experiment, ExperimentError, FaultSpec, MetricExpectation, SteadyCheck, WorkloadSpec)
+                         Experiment, ExperimentError, FaultSpec, MetricExpectation, StackShape, SteadyCheck,
+                         WorkloadSpec)
 from chaos.experiment.thresholds import check_checkers
 from chaos.experiment.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIELDS, _after_heal, _Checker, _metrics,
                               _schedule, _steady, _workload)
@@ -64,13 +65,14 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
         if alerts and not schedule:
             v.bad("alerts", "expects alerts but the schedule has no fault to time them from", "add a fault")
     settings = _service_settings(v, top.get("service_settings"), node_names)
+    shape = _stack_shape(v, top.get("stack"), schedule)
     if v.problems:
         raise ExperimentError(source, v.problems)
     return Experiment(name=name, title=v.text("title", top.get("title"), required=False) or name,
                       hypothesis=hypothesis.strip(), services=services, nodes=int(nodes), profile=profile,
                       workload=workload, schedule=schedule, checkers=checkers, steady_before=before,
                       steady_after=after, after_heal=after_heal, expect_metrics=metrics, alerts=alerts,
-                      alert_profile=alert_profile, service_settings=settings,
+                      alert_profile=alert_profile, service_settings=settings, stack=shape,
                       question=(v.text("question", top.get("question"), required=False) or "").strip(),
                       source=source)
 
@@ -145,6 +147,34 @@ def _words(v: _Checker, d: dict, done: set) -> dict:
         except ValueError as exc:
             v.bad(f"service_settings.{k}", f"{val!r} {exc}", "use one of the accepted values")
     return out
+
+
+INSTANCE_FAULTS = ("kill_instance", "rolling_restart", "cut_instance")
+
+
+def _stack_shape(v: _Checker, raw, schedule) -> StackShape:
+    """Instances behind HAProxy: how many, which policy; the instance faults need more than one."""
+    from stack.config import BALANCE, MAX_INSTANCES
+    d = v.mapping("stack", raw, tuple(_schema_of(StackShape)))
+    s = StackShape()
+    shape = StackShape(instances=v.number("stack.instances", d.get("instances"), 1, MAX_INSTANCES, True, s.instances),
+                       balance=v.choice("stack.balance", d.get("balance"), BALANCE, default=s.balance),
+                       local_reads=d.get("local_reads", s.local_reads))
+    if not isinstance(shape.local_reads, bool):
+        v.bad("stack.local_reads", f"must be true or false, got {shape.local_reads!r}", "write true or false")
+    for i, entry in enumerate(schedule):
+        k = entry.params.get("instance")
+        if entry.fault in INSTANCE_FAULTS and not (isinstance(shape.instances, int) and shape.instances > 1):
+            v.bad(f"schedule[{i}].fault", f"{entry.fault} needs several instances behind HAProxy",
+                  "add 'stack: {instances: 3}'")
+        elif isinstance(k, int) and isinstance(shape.instances, int) and k > shape.instances:
+            v.bad(f"schedule[{i}].params.instance", f"{k} is above stack.instances ({shape.instances})",
+                  f"use 1..{shape.instances}")
+    return shape
+
+
+def _schema_of(cls) -> dict:
+    return {f.name: f.default for f in cls.__dataclass_fields__.values()}
 
 
 MAX_BYTES = 1 << 20  # an experiment is a page of YAML; a megabyte is already absurd

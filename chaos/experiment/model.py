@@ -111,6 +111,15 @@ class Alerts:
         return bool(self.expect_firing or self.expect_quiet)
 
 @dataclass(frozen=True)
+class StackShape:
+    """How many instances of each service, behind HAProxy with which policy (docs/scaling.md)."""
+
+    instances: int = 1
+    balance: str = "roundrobin"  # roundrobin | cookie | header
+    local_reads: bool = False  # AP instance k reads node k (mod N) first
+
+
+@dataclass(frozen=True)
 class Experiment:
     name: str
     title: str
@@ -128,6 +137,7 @@ class Experiment:
     alerts: Alerts = Alerts()
     alert_profile: str = ""  # fast | spec; empty when the experiment declares no alerts
     service_settings: dict = field(default_factory=dict)  # overrides of the stack profile's settings
+    stack: StackShape = StackShape()
     question: str = ""
     source: str = "<dict>"
     nemesis: dict = field(default_factory=dict)  # a nemesis other than the schedule, as data (a DR drill's disaster)

@@ -16,7 +16,7 @@ from chaos.experiment.model import WINDOWS
 
 # The type of every checker parameter an experiment may set; typed here, in one place, so a bound
 # of the wrong shape is a problem with its path, never a crash inside a checker.
-# kind: ("number", lo, hi) | ("integer", lo, hi) | ("service",) | ("choice", values) | ("bool",)
+# kind: ("number", lo, hi) | ("integer", lo, hi) | ("service",) | ("choice", values) | ("bool",) | ("counts",) {service: n}
 #       | ("bounds",) {service: {window: fraction}} | ("links",) ["svc:node", ...] | ("fault",) a schedule name
 SNAPSHOT_PHASES = ("after-heal", "after-recovery", "native-after-heal")
 LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -35,6 +35,8 @@ CHECKER_PARAMS = {
                          "max_violations": ("integer", 0, 10**9)},
     "monotonic_reads": {"service": ("service",), "min_violations": ("integer", 0, 10**9),
                         "max_violations": ("integer", 0, 10**9)},
+    "instances": {"detect_within_s": ("number", 0, 600), "back_within_s": ("number", 0, 600),
+                  "max_fail": ("counts",), "max_info": ("counts",)},
 }
 
 
@@ -75,6 +77,12 @@ def _threshold(v, path, value, kind, services, node_names, labels):
         return _bounds(v, path, value, services, labels)
     if kind[0] == "links":
         return _links(v, path, value, services, node_names)
+    if kind[0] == "counts":  # {service: a count}, e.g. {ap: 0, cp: 5}
+        if not isinstance(value, dict):
+            v.bad(path, f"must map a service to a count, got {value!r}", "write e.g. '{ap: 0}'")
+            return {}
+        return {v.choice(f"{path}.{s}", s, tuple(services)): v.number(f"{path}.{s}", n, 0, 10**9, integer=True)
+                for s, n in value.items()}
     if kind[0] == "fault":
         if not isinstance(value, str) or value not in labels:
             v.bad(path, f"{value!r} is not a schedule name", f"use one of {sorted(labels)}")

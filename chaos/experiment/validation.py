@@ -20,7 +20,7 @@ def _schema(cls, skip=()) -> dict:
 
 TOP_FIELDS = ("name", "title", "hypothesis", "question", "services", "nodes", "profile", "workload",
               "schedule", "checkers", "steady_state", "after_heal", "expect_metrics", "alerts", "alert_profile",
-              "service_settings")
+              "service_settings", "stack")
 ENTRY_FIELDS = ("at", "duration", "fault", "params", "name")
 METRIC_FIELDS = ("service", "metric", "node", "window", "at_least", "at_most")
 DEFAULT_BEFORE = ("proxies_clean", "ready", "breakers_closed", "write_read")

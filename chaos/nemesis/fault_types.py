@@ -47,6 +47,7 @@ class FaultContext:
     nodes: dict = field(default_factory=dict)  # name -> Node (pid, kill, start)
     state_dir: Any = None
     native: Any = None  # the stack's NativeSide (stack/native.py), when it runs one
+    stack: Any = None  # the Stack: its instances and HAProxy, for the instance faults
 
 
 class NodeHandle:
@@ -140,7 +141,41 @@ def _native(build):
     return wrapped
 
 
+def _instances(ctx: FaultContext, what: str) -> Any:
+    stack = ctx.stack
+    if stack is None or getattr(stack, "balancer", None) is None:
+        raise F.FaultError(f"{what} needs a stack of several instances behind HAProxy; give the "
+                           f"experiment `stack: {{instances: 3}}`")
+    return stack
+
+
+def _instance(ctx, p):
+    stack, k = _instances(ctx, "kill_instance"), p["instance"]
+    procs = stack.instances[p["service"]]
+    if k > len(procs):
+        raise F.FaultError(f"kill_instance: {p['service']} has {len(procs)} instances, not {k}")
+    return F.KillInstance(procs[k - 1]), f"{p['service']}{k}"
+
+
+def _rolling(ctx, p):
+    from stack import balancer
+    stack = _instances(ctx, "rolling_restart")
+    services = p.get("services") or ctx.services
+    procs = [(balancer.instance_name(s, k), proc) for s in services
+             for k, proc in enumerate(stack.instances[s], 1)]
+    return (F.RollingRestart(procs, lambda line: balancer.command(stack.run_dir, line), stack.balancer_view,
+                             drain=p["mode"] == "drain"), f"{','.join(services)}:*")
+
+
+def _cut_instance(ctx, p):
+    _instances(ctx, "cut_instance")
+    links = [F.proxy_name(f"{p['service']}{p['instance']}", n) for n in p["node"]]
+    return (F.partition(ctx.toxiproxy, links, p["mode"], name=f"cut_{'-'.join(links)}_{p['mode']}"),
+            f"{p['service']}{p['instance']}->{','.join(p['node'])}")
+
+
 NODE = Param("nodes", doc="a node name (g1) or a list of names")
+INSTANCE = Param("int", REQUIRED, 1, 9, doc="an instance number, 1 .. the experiment's instances")
 SERVICES = Param("services", None, doc="services whose links to the node are affected (default: the experiment's)")
 MODE = Param("choice", "refuse", choices=PARTITION_MODES, doc="how the link is cut")
 STREAM = Param("choice", "downstream", choices=STREAMS, doc="downstream = Redis -> service")
@@ -200,6 +235,16 @@ FAULTS: dict[str, FaultType] = {
                                                          "native:primary"))),
     "kill_primary": FaultType("kill -9 the native primary; Sentinel fails over; restarted when the fault stops",
                               {}, _native(lambda ctx, p: (F.KillPrimary(ctx.native, ctx.state_dir), "native:primary"))),
+    "kill_instance": FaultType("kill -9 one service instance (and its workers); start it when the fault stops",
+                               {"service": Param("service"), "instance": INSTANCE}, _instance),
+    "rolling_restart": FaultType("restart every instance one at a time (drain: out of HAProxy first, as a "
+                                 "zero-downtime deploy; abrupt: stop and start only)",
+                                 {"services": SERVICES, "mode": Param("choice", "drain", choices=("drain", "abrupt"))},
+                                 _rolling),
+    "cut_instance": FaultType("cut one service instance off node(s), through its own proxies; the others "
+                              "still reach them (a partition that splits the app tier)",
+                              {"service": Param("service"), "instance": INSTANCE, "node": NODE, "mode": MODE},
+                              _cut_instance),
     "none": FaultType("change nothing (a baseline window)", {},
                       lambda ctx, p: (F.NoFault(), "-")),
 }

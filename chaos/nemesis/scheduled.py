@@ -47,7 +47,8 @@ class ScheduledFaults:
         self.tp = stack.client()
         self.ctx = FaultContext(self.tp, Topology(services=list(SERVICES), nodes=list(stack.config.nodes)),
                                 list(run.exp.services), nodes=stack.nodes, state_dir=state_dir(stack),
-                                native=stack.native if getattr(stack.config, "native", False) else None)
+                                native=stack.native if getattr(stack.config, "native", False) else None,
+                                stack=stack)
         self.scope = FaultScope()
         self.scope.__enter__()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from chaos import workloads
 from chaos.nemesis.scheduled import ScheduledFaults
 from chaos.observers.alerting import AlertProbe
+from chaos.observers.balancer import BalancerObserver
 from chaos.observers.samplers import MetricsObserver, SnapshotObserver
 from chaos.run.context import RunContext
 from chaos.run.protocols import Nemesis, Observer, Workload
@@ -41,5 +42,7 @@ def for_experiment(run: RunContext) -> Parts:
     observers: list = [MetricsObserver(exp.expect_metrics), SnapshotObserver(exp.after_heal)]
     if exp.alerts:
         observers.append(AlertProbe(exp))
+    if getattr(run.stack, "balancer", None) is not None:  # instances behind HAProxy: its view of them
+        observers.append(BalancerObserver())
     return Parts(workloads.for_experiment(exp, run.urls, run.run_id, run.rec, run.run_dir, run.seed),
                  ScheduledFaults(exp.schedule), observers)

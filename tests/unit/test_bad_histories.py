@@ -19,7 +19,7 @@ from tests.unit.histories import H, through_file, wall
 CONFIG = {"linearizable": {}, "convergence": {}, "lost_writes": {}, "staleness": {"max_staleness_ms": 100},
           "availability": {"min_availability": {"cp": {"steady": 0.9}}},
           "breakers": {"expect_open": ["cp:g2"]}, "read_your_writes": {"service": "cp"},
-          "monotonic_reads": {"service": "cp"}}
+          "monotonic_reads": {"service": "cp"}, "instances": {"max_fail": {"cp": 0}}}
 
 
 def test_the_config_covers_every_registered_checker():

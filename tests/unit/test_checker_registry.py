@@ -36,7 +36,7 @@ def test_run_all_runs_the_configured_checkers():
     assert [(v.checker, v.valid) for v in out] == [("linearizable", "invalid"), ("availability", "valid"),
                                                    ("breakers", "unknown")]
     assert set(CHECKERS) == {"linearizable", "convergence", "lost_writes", "staleness", "availability", "breakers",
-                             "read_your_writes", "monotonic_reads"}
+                             "read_your_writes", "monotonic_reads", "instances"}
     with pytest.raises(ValueError, match="linearisable"):
         run_all(h, {"linearisable": {}})
 
