@@ -74,7 +74,7 @@ def compose_stack(exp, env_file):
     wants = [what for what, needed in (("3 nodes", exp.nodes != 2), ("alerts", bool(exp.alerts)),
                                        ("the native service", "native" in getattr(exp, "services", ())),
                                        ("service settings", bool(exp.service_settings)),
-                                       ("several instances", exp.stack.instances > 1)) if needed]
+                                       ("several instances", getattr(getattr(exp, "stack", None), "instances", 1) > 1)) if needed]
     if wants:
         raise RunnerError(f"{exp.name} needs {', '.join(wants)}: the compose target runs 2 nodes with the "
                           f"settings of {env_file}; run it on the local stack (without --target compose)")

@@ -5,6 +5,7 @@ keep a client on one instance. Slow clients reach no instance's worker through H
 from __future__ import annotations
 
 import sys
+import threading
 
 import pytest
 import requests
@@ -129,3 +130,34 @@ def test_haproxy_buffers_slow_clients_away_from_a_sync_worker(three, tmp_path):
     finally:
         front.stop()
         app.stop()
+
+
+def test_a_drained_rolling_restart_of_every_ap_instance_fails_no_request(three):
+    """The spec's zero-downtime deploy through HAProxy's runtime API, under a client that never stops."""
+    from chaos.faults import RollingRestart
+    url, answers, stop = three.config.service_url("ap"), [], threading.Event()
+
+    def client():
+        with requests.Session() as s:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    answers.append(s.post(f"{url}/write/rolling-{i % 4}/{i}", timeout=2).status_code)
+                except requests.RequestException as exc:
+                    answers.append(type(exc).__name__)
+    procs = [(balancer.instance_name("ap", k), p) for k, p in enumerate(three.instances["ap"], 1)]
+    old = [p.pid for _, p in procs]
+    fault = RollingRestart(procs, lambda line: balancer.command(three.run_dir, line), three.balancer_view)
+    worker = threading.Thread(target=client)
+    worker.start()
+    try:
+        fault.start()
+        fault._thread.join(timeout=90)
+        fault.stop()
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+    assert [p.pid for _, p in procs] != old and all(a != b for a, b in zip(old, [p.pid for _, p in procs]))
+    assert len(fault.steps) == 3 and len(answers) > 20
+    assert set(answers) == {200}, {a: answers.count(a) for a in set(answers)}

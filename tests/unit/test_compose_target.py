@@ -48,7 +48,8 @@ def test_a_missing_or_incomplete_settings_file_says_what_to_do(tmp_path):
 
 
 @pytest.mark.parametrize("changes, needs", [({"nodes": 3}, "3 nodes"), ({"alerts": ["X"]}, "alerts"),
-                                            ({"service_settings": {"WEB_WORKERS": 1}}, "service settings")])
+                                            ({"service_settings": {"WEB_WORKERS": 1}}, "service settings"),
+                                            ({"stack": SimpleNamespace(instances=3)}, "several instances")])
 def test_the_compose_target_refuses_what_it_cannot_run(tmp_path, changes, needs):
     exp = SimpleNamespace(**{"name": "e", "nodes": 2, "alerts": [], "service_settings": {}, **changes})
     with pytest.raises(RunnerError, match=f"needs {needs}.*local stack"):
