@@ -20,7 +20,7 @@ from chaos.experiment.model import (ALERT_PROFILES, ENGINES, EXPERIMENTS_DIR, KE
                          WorkloadSpec)
 from chaos.experiment.thresholds import check_checkers
 from chaos.experiment.validation import (DEFAULT_AFTER, DEFAULT_BEFORE, TOP_FIELDS, _after_heal, _Checker, _metrics,
-                              _schedule, _steady, _workload)
+                              _guards, _schedule, _steady, _workload)
 
 __all__ = ["ALERTS_DIR", "ALERT_PROFILES", "ENGINES", "EXPERIMENTS_DIR", "KEY_CHARS", "METRICS", "NAME",
            "PROFILES", "SERVICES", "SETTINGS", "STEADY_CHECKS", "WINDOWS", "AfterHeal", "AlertExpectation",
@@ -66,6 +66,7 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
             v.bad("alerts", "expects alerts but the schedule has no fault to time them from", "add a fault")
     settings = _service_settings(v, top.get("service_settings"), node_names)
     shape = _stack_shape(v, top.get("stack"), schedule)
+    guards = tuple(_guards(v, top.get("guards"), services, workload))
     if v.problems:
         raise ExperimentError(source, v.problems)
     return Experiment(name=name, title=v.text("title", top.get("title"), required=False) or name,
@@ -74,7 +75,7 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
                       steady_after=after, after_heal=after_heal, expect_metrics=metrics, alerts=alerts,
                       alert_profile=alert_profile, service_settings=settings, stack=shape,
                       question=(v.text("question", top.get("question"), required=False) or "").strip(),
-                      source=source)
+                      guards=guards, source=source)
 
 
 ALERT_LABELS = ("service", "node", "operation", "severity")

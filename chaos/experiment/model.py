@@ -20,6 +20,7 @@ SETTINGS = OVERRIDABLE  # service settings an experiment may override (stack/tar
 STEADY_CHECKS = ("proxies_clean", "ready", "breakers_closed", "write_read")
 METRICS = ("data_staleness_ms", "caplab_hints_pending", "circuit_breaker_state")
 WINDOWS = ("steady", "fault", "between", "after-heal", "any")
+GUARD_METRICS = ("availability",)
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 KEY_CHARS = re.compile(r"^[A-Za-z0-9._:-]*$")
 
@@ -86,6 +87,25 @@ class MetricExpectation:
 
 
 @dataclass(frozen=True)
+class Guard:
+    """Abort the run, live, once `metric` of `service` stays below `below` for `for_s` seconds.
+
+    availability: the share of the service's operations completed in the last `for_s` seconds that
+    ended ok (fail and info count against it), judged only once `for_s` seconds of the workload have
+    passed and at least `min_ops` operations completed in them."""
+
+    service: str
+    below: float
+    for_s: float
+    metric: str = "availability"
+    min_ops: int = 10
+
+    @property
+    def label(self) -> str:
+        return f"{self.service.upper()} {self.metric} below {self.below:.0%} for {self.for_s:g} s"
+
+
+@dataclass(frozen=True)
 class AlertExpectation:
     """One alert by name, with the labels it must carry (any value for the labels not given)."""
 
@@ -139,6 +159,7 @@ class Experiment:
     service_settings: dict = field(default_factory=dict)  # overrides of the stack profile's settings
     stack: StackShape = StackShape()
     question: str = ""
+    guards: tuple = ()  # Guard: abort the run live when one trips (chaos/observers/guard.py)
     source: str = "<dict>"
     nemesis: dict = field(default_factory=dict)  # a nemesis other than the schedule, as data (a DR drill's disaster)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 
-from chaos.experiment.model import (ENGINES, KEY_CHARS, METRICS, NAME, STEADY_CHECKS, WINDOWS, AfterHeal, FaultSpec,
-                         MetricExpectation, SteadyCheck, WorkloadSpec)
+from chaos.experiment.model import (ENGINES, GUARD_METRICS, KEY_CHARS, METRICS, NAME, STEADY_CHECKS, WINDOWS, AfterHeal,
+                                   FaultSpec, Guard, MetricExpectation, SteadyCheck, WorkloadSpec)
 from chaos.nemesis.fault_types import FAULTS, NATIVE_FAULTS, REQUIRED, Param
 from stack.config import proxy_name
 
@@ -20,9 +20,10 @@ def _schema(cls, skip=()) -> dict:
 
 TOP_FIELDS = ("name", "title", "hypothesis", "question", "services", "nodes", "profile", "workload",
               "schedule", "checkers", "steady_state", "after_heal", "expect_metrics", "alerts", "alert_profile",
-              "service_settings", "stack")
+              "service_settings", "stack", "guards")
 ENTRY_FIELDS = ("at", "duration", "fault", "params", "name")
 METRIC_FIELDS = ("service", "metric", "node", "window", "at_least", "at_most")
+GUARD_FIELDS = ("service", "metric", "below", "for_s", "min_ops")
 DEFAULT_BEFORE = ("proxies_clean", "ready", "breakers_closed", "write_read")
 DEFAULT_AFTER = ("ready", "breakers_closed", "write_read", "proxies_clean")
 
@@ -271,4 +272,28 @@ def _metrics(v: _Checker, raw, services, node_names) -> list:
         if m.at_least is None and m.at_most is None:
             v.bad(path, "sets no bound", "add at_least or at_most (bounds on the peak value in the window)")
         out.append(m)
+    return out
+
+
+def _guards(v: _Checker, raw, services, workload: WorkloadSpec) -> list:
+    """guards: [{service: ap, metric: availability, below: 0.9, for_s: 5}]: live aborts."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        v.bad("guards", f"must be a list, got {type(raw).__name__}", "write '- {service: ap, below: 0.9, for_s: 5}'")
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        path, d = f"guards[{i}]", v.mapping(f"guards[{i}]", item, GUARD_FIELDS)
+        if not isinstance(item, dict):
+            continue
+        g = Guard(service=v.choice(f"{path}.service", d.get("service"), services),
+                  metric=v.choice(f"{path}.metric", d.get("metric"), GUARD_METRICS, default="availability"),
+                  below=v.number(f"{path}.below", d.get("below"), 0.01, 1),
+                  for_s=v.number(f"{path}.for_s", d.get("for_s"), 0.5, 600),
+                  min_ops=v.number(f"{path}.min_ops", d.get("min_ops"), 1, 10**6, True, default=10))
+        if isinstance(g.for_s, (int, float)) and g.for_s > workload.duration_s:
+            v.bad(f"{path}.for_s", f"{g.for_s:g} s is longer than the workload ({workload.duration_s:g} s), "
+                  "so the guard could never trip", "shorten for_s, or lengthen workload.duration_s")
+        out.append(g)
     return out

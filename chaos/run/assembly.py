@@ -13,6 +13,8 @@ from chaos import workloads
 from chaos.nemesis.scheduled import ScheduledFaults
 from chaos.observers.alerting import AlertProbe
 from chaos.observers.balancer import BalancerObserver
+from chaos.observers.guard import GuardObserver
+from chaos.observers.live import LiveRun
 from chaos.observers.samplers import MetricsObserver, SnapshotObserver
 from chaos.run.context import RunContext
 from chaos.run.protocols import Nemesis, Observer, Workload
@@ -37,12 +39,15 @@ class Parts:
 
 def for_experiment(run: RunContext) -> Parts:
     """A catalogue experiment: its workload engine, its fault schedule, the sampler, the snapshots after
-    the faults, and the alert probe when it declares alerts."""
+    the faults, the alert probe when it declares alerts, its guards when it declares some, and the
+    live-run pointer a dashboard follows (and its halt button)."""
     exp = run.exp
-    observers: list = [MetricsObserver(exp.expect_metrics), SnapshotObserver(exp.after_heal)]
+    observers: list = [MetricsObserver(exp.expect_metrics), SnapshotObserver(exp.after_heal), LiveRun()]
     if exp.alerts:
         observers.append(AlertProbe(exp))
     if getattr(run.stack, "balancer", None) is not None:  # instances behind HAProxy: its view of them
         observers.append(BalancerObserver())
+    if exp.guards:
+        observers.append(GuardObserver(exp.guards))
     return Parts(workloads.for_experiment(exp, run.urls, run.run_id, run.rec, run.run_dir, run.seed),
                  ScheduledFaults(exp.schedule), observers)

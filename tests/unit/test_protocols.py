@@ -13,6 +13,8 @@ import pytest
 from chaos.nemesis.scheduled import ScheduledFaults
 from chaos.observers.alerting import AlertProbe
 from chaos.observers.samplers import MetricsObserver, SnapshotObserver
+from chaos.observers.guard import GuardObserver
+from chaos.observers.live import LiveRun
 from chaos.run.assembly import Parts, for_experiment
 from chaos.run.context import RunAborted, RunContext
 from chaos.run.protocols import Nemesis, Observer, Workload
@@ -64,7 +66,9 @@ def test_the_experiment_factory_names_the_parts_and_parts_refuse_strangers(tmp_p
     exp = parse_experiment(EXP)
     parts = for_experiment(_context(exp, tmp_path))
     assert isinstance(parts.nemesis, ScheduledFaults) and parts.nemesis.active == [] and not parts.nemesis.done
-    assert [type(o) for o in parts.observers] == [MetricsObserver, SnapshotObserver]
+    assert [type(o) for o in parts.observers] == [MetricsObserver, SnapshotObserver, LiveRun]
+    guarded = parse_experiment({**EXP, "guards": [{"service": "cp", "below": 0.5, "for_s": 1}]})
+    assert type(for_experiment(_context(guarded, tmp_path)).observers[-1]) is GuardObserver
     with_alerts = load_experiment(ALERTS_DIR / "breaker-open.yaml")
     assert isinstance(for_experiment(_context(with_alerts, tmp_path)).observers[-1], AlertProbe)
     with pytest.raises(TypeError, match="not a Nemesis"):
