@@ -12,6 +12,7 @@ import threading
 
 import redis
 
+from chaos.observers.samplers import Snapshotter
 from harness.history import ClusterEvent
 
 log = logging.getLogger("caplab.failover")
@@ -68,3 +69,55 @@ class SentinelWatcher:
 
 def _text(x) -> str:
     return x.decode(errors="replace") if isinstance(x, bytes) else str(x)
+
+
+class SentinelObserver:
+    """The run's observer of the Sentinels (chaos/run/protocols.Observer): a SentinelWatcher from
+    just before the workload until the steady state after, so the heal's demotion is recorded too."""
+
+    def __init__(self):
+        self.watcher: SentinelWatcher | None = None
+
+    def start(self, run) -> None:
+        self.watcher = SentinelWatcher(run.stack.native.sentinels, run.rec)
+        self.watcher.start()
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    def notes(self) -> list[str]:
+        return self.watcher.notes() if self.watcher is not None else []
+
+
+class NativeSnapshots:
+    """Once the faults are over, the native clients only read, and the native nodes are snapshotted
+    (phase ``native-after-heal``) until two identical rounds: the old primary has been demoted and
+    resynced. Apart from the g nodes' snapshots, whose records are other services'."""
+
+    PHASE = "native-after-heal"
+
+    def __init__(self, after_heal):
+        self.after_heal = after_heal
+        self.snapshotter = None
+
+    def faults_over(self, run) -> None:
+        if self.snapshotter is not None or "native" not in self.after_heal.services:
+            return
+        run.workload.stop_writes(["native"])
+        nodes = dict(run.stack.native.nodes)
+        h = self.after_heal
+        self.snapshotter = Snapshotter(nodes, [f"{run.run_id}:native:"], run.rec, h.snapshot_every_s, h.within_s,
+                                       phase=self.PHASE)
+        self.snapshotter.start()
+
+    def settle(self, run) -> None:
+        if self.snapshotter is not None:
+            self.snapshotter.join(self.after_heal.within_s + 10)
+            self.snapshotter.halt.set()
+
+    def notes(self) -> list[str]:
+        s = self.snapshotter
+        if s is None:
+            return []
+        return [f"native nodes {'identical' if s.converged else 'NOT identical'} after {s.rounds} snapshot rounds"]

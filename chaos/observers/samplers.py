@@ -122,9 +122,10 @@ def take_snapshot(node, prefixes) -> dict:
 class Snapshotter(threading.Thread):
     """After the heal, snapshot every node each `every_s` until two identical rounds or `within_s`."""
 
-    def __init__(self, nodes: dict, prefixes: list[str], recorder, every_s: float, within_s: float):
+    def __init__(self, nodes: dict, prefixes: list[str], recorder, every_s: float, within_s: float,
+                 phase: str = "after-heal"):
         super().__init__(name="snapshotter", daemon=True)
-        self.nodes, self.prefixes, self.rec = nodes, prefixes, recorder
+        self.nodes, self.prefixes, self.rec, self.phase = nodes, prefixes, recorder, phase
         self.every_s, self.within_s = every_s, within_s
         self.halt = threading.Event()
         self.rounds = 0
@@ -154,7 +155,7 @@ class Snapshotter(threading.Thread):
             except Exception:  # a node that cannot be read is missing from the round: never converged
                 continue
             t, wall = self.rec.now()
-            self.rec.write(NodeSnapshot(name, t, wall, records))
+            self.rec.write(NodeSnapshot(name, t, wall, records, self.phase))
             out[name] = records
         return out
 
