@@ -217,13 +217,19 @@ class Stack:
     def repoint_native(self, node: str, host: str, port: int, progress=print) -> None:
         """Restart the native service on one node and no Sentinel (a promoted standby): the DR runbook."""
         old = self.services["native"]
-        old.stop()
         env = {**old.env, "REDIS_NODES": f"{node}={host}:{port}", "NATIVE_SENTINELS": "", "NATIVE_PEERS": ""}
-        metrics_dir = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+        self._restart_native(ManagedProcess(old.name, old.argv, self.run_dir, port=old.port, env=env,
+                                            ready=old.ready, ready_timeout=old.ready_timeout), progress)
+
+    def restore_native(self, progress=print) -> None:
+        """Restart the native service as configured: through the Sentinels, on the native nodes."""
+        self._restart_native(self._service("native"), progress)
+
+    def _restart_native(self, new: ManagedProcess, progress) -> None:
+        self.services["native"].stop()
+        metrics_dir = Path(new.env["PROMETHEUS_MULTIPROC_DIR"])
         shutil.rmtree(metrics_dir, ignore_errors=True)  # the old workers' files would lie
         metrics_dir.mkdir(parents=True)
-        new = ManagedProcess(old.name, old.argv, self.run_dir, port=old.port, env=env, ready=old.ready,
-                             ready_timeout=old.ready_timeout)
         self.services["native"], self.instances["native"] = new, [new]
         self._start(new, progress)
         wait_until(lambda: http_ok(self.config.service_url("native") + "/ready"), 20, "native /ready")
