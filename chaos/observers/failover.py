@@ -13,6 +13,7 @@ import threading
 import redis
 
 from chaos.observers.samplers import Snapshotter
+from chaos.run.protocols import Observer
 from harness.history import ClusterEvent
 
 log = logging.getLogger("caplab.failover")
@@ -71,7 +72,7 @@ def _text(x) -> str:
     return x.decode(errors="replace") if isinstance(x, bytes) else str(x)
 
 
-class SentinelObserver:
+class SentinelObserver(Observer):
     """The run's observer of the Sentinels (chaos/run/protocols.Observer): a SentinelWatcher from
     just before the workload until the steady state after, so the heal's demotion is recorded too."""
 
@@ -90,7 +91,7 @@ class SentinelObserver:
         return self.watcher.notes() if self.watcher is not None else []
 
 
-class NativeSnapshots:
+class NativeSnapshots(Observer):
     """Once the faults are over, the native clients only read, and the native nodes are snapshotted
     (phase ``native-after-heal``) until two identical rounds: the old primary has been demoted and
     resynced. Apart from the g nodes' snapshots, whose records are other services'."""

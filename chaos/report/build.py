@@ -16,7 +16,7 @@ from pathlib import Path
 
 from chaos.checkers.common import fault_windows
 from chaos.report.window_table import fault_label, ms, shaded_windows, window_table
-from chaos.report.cluster_events import milestones
+from chaos.report import cluster_events, side_by_side
 from chaos.report.plots import Column, plot_grid
 from chaos.report.render import render as _render
 from chaos.report.violation import describe_violation, draw_violation, find_violation
@@ -155,7 +155,8 @@ def _run_context(run: RunFolder) -> dict:
                     "landing_ms": ms(w.start - w.began), "lifting_ms": ms(w.healed - w.end)}
                    for w in windows],
         "windows": window_table(run.events, run.services),
-        "alerts": _alert_rows(res), "failover": milestones(run.events),
+        "alerts": _alert_rows(res), "failover": cluster_events.milestones(run.events),
+        "by_service": side_by_side.service_rows(res),
         "ops": [{"service": s, **{t: sum(o.service == s and o.type == t for o in ops) for t in ("ok", "fail", "info")}}
                 for s in run.services],
     }

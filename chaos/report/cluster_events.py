@@ -33,7 +33,7 @@ def milestones(events) -> list[dict]:
     for e in sorted((e for e in events if isinstance(e, ClusterEvent) and e.event in FAILOVER),
                     key=lambda e: e.time):
         key = (e.event, e.detail if e.event in ("+switch-master", "+convert-to-slave", "+promoted-slave") else
-               e.detail.split(" @ ")[0])
+               e.detail.split(" @ ")[0].split(" #")[0])  # "+odown ... #quorum 2/2", then "3/2": once
         first.setdefault(key, e)
     return [{"at_s": round(e.time, 2), "event": e.event, "detail": e.detail, "source": e.source}
             for e in sorted(first.values(), key=lambda e: e.time)]

@@ -15,6 +15,7 @@ from chaos.observers.alerting import AlertProbe
 from chaos.observers.balancer import BalancerObserver
 from chaos.observers.guard import GuardObserver
 from chaos.observers.live import LiveRun
+from chaos.observers.failover import NativeSnapshots, SentinelObserver
 from chaos.observers.samplers import MetricsObserver, SnapshotObserver
 from chaos.run.context import RunContext
 from chaos.run.protocols import Nemesis, Observer, Workload
@@ -49,5 +50,7 @@ def for_experiment(run: RunContext) -> Parts:
         observers.append(BalancerObserver())
     if exp.guards:
         observers.append(GuardObserver(exp.guards))
+    if "native" in exp.services:  # the Sentinels' events, and the native nodes' own snapshots
+        observers += [SentinelObserver(), NativeSnapshots(exp.after_heal)]
     return Parts(workloads.for_experiment(exp, run.urls, run.run_id, run.rec, run.run_dir, run.seed),
                  ScheduledFaults(exp.schedule), observers)
