@@ -44,16 +44,17 @@ step_python() {
         "$PYTHON" -m venv "$VENV" || die "could not create a venv. Install 'python3-venv' ('apt-get install -y python3-venv')."
     fi
     local stamp="$VENV/.caplab-lock-sha"
-    local want; want=$(cat requirements.lock ctk/pyproject.toml | sha256sum | cut -d' ' -f1)
+    local want; want=$(cat requirements.lock pyproject.toml ctk/pyproject.toml | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         say "python packages: up to date with requirements.lock"
     else
         say "python packages: installing requirements.lock"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.lock \
             || die "pip install failed; see the output above."
-        # The Chaos Toolkit extension (docs/ctk.md): its own distribution, so `chaos discover` finds it.
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e ./ctk \
-            || die "pip install -e ./ctk failed; see the output above."
+        # caplab itself and the Chaos Toolkit extension (docs/ctk.md, its own distribution so that
+        # `chaos discover` finds it), editable: `.venv/bin/chaos run` imports both from any folder.
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e . -e ./ctk \
+            || die "pip install -e . -e ./ctk failed; see the output above."
         echo "$want" > "$stamp"
     fi
 }

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from chaos.experiment.model import WorkloadSpec
 from chaos.nemesis.scheduled import FAULT_STAGES
 from chaos.observers.samplers import Sampler, Snapshotter
-from chaos.run.protocols import Observer
 from chaos.run.protocols import Workload as WorkloadProtocol
 from chaos.workloads.threads import ClientThreads
 from harness.history import FaultEvent, HistoryWriter, MetricSample, NodeSnapshot, Op, read_history
@@ -46,7 +45,7 @@ class Recording:
         self.rec = HistoryWriter(self.run_dir / "history.jsonl")
         urls = target.urls
         self.urls = {s: urls[s] for s in self.services}
-        self.sampler: Observer = Sampler(urls, self.rec)
+        self.sampler = Sampler(urls, self.rec)  # the thread MetricsObserver runs, without a run
         self.workload: WorkloadProtocol | None = None
         self.marks: list[Mark] = []
         self.counts: dict = {}  # (service, completion) -> n, over every stretch
