@@ -16,8 +16,11 @@ from stack import Stack
 from stack.process import StackError
 from stack.target import RunnerError, ensure_up, stack_config
 
-from .disasters import CATALOGUE
+from .disasters import CATALOGUE as DISASTERS
 from .recovery import INTERRUPTED, DrillOptions, run_drills
+from .region import REGION_FAILOVER
+
+CATALOGUE = {**DISASTERS, REGION_FAILOVER.name: REGION_FAILOVER}  # the region drill runs on the native side
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,7 +47,8 @@ def cmd_drill(args) -> int:
         raise ValueError(f"unknown drill {', '.join(unknown) or '(none)'}: choose from {', '.join(CATALOGUE)}")
     opts = DrillOptions(rto_target_s=args.rto_target, rpo_target_s=args.rpo_target, window_s=args.window,
                         backup_every_s=args.backup_every, warmup_s=args.warmup, strict=args.strict)
-    cfg = stack_config(2, "local", args.stack_run_dir, args.port_offset)
+    native = any("native" in getattr(CATALOGUE[n], "services", ()) for n in names)
+    cfg = stack_config(2, "local", args.stack_run_dir, args.port_offset, native=native)
     stack = Stack(cfg.with_(extra_env={"BREAKER_RESET_TIMEOUT_SEC": "1"}))  # a drill measures recovery, not waiting
     started = not any(row["running"] for row in stack.status())
     try:

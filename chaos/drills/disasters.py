@@ -43,6 +43,7 @@ class DrillContext:
     inner: dict = field(default_factory=dict)  # node -> restore_snapshot's own steps and durations
     torn: dict = field(default_factory=dict)  # node -> the AOF tail the aof-tail-torn disaster cut off
     aof: dict = field(default_factory=dict)  # node -> AofTail sampler (aof-tail-torn only)
+    region: dict = field(default_factory=dict)  # region-failover: the primary lost, the lag at the loss
 
     @contextmanager
     def step(self, name: str, target: str = "stack"):

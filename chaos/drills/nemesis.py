@@ -22,7 +22,6 @@ from chaos.faults import FaultScope
 from chaos.observers.samplers import take_snapshot
 from harness.history import FaultEvent, NodeSnapshot, read_history
 from harness.verdicts import Verdict
-from stack.config import SERVICES
 
 from .disasters import DrillContext
 
@@ -56,7 +55,7 @@ class DisasterNemesis:
                                        run.rec, run.say)
         self.facts = {"backup_rounds": self.schedule.rounds, "steps": ctx.steps, "restored": ctx.restored,
                       "rejected_backups": ctx.rejected, "moved_aside": ctx.moved, "restore_inner_steps": ctx.inner,
-                      "aof_torn": ctx.torn}
+                      "aof_torn": ctx.torn, "region": ctx.region}
         if self.disaster.backups:
             self.schedule.start()
         else:
@@ -116,6 +115,12 @@ class DisasterNemesis:
         what it left frozen, for the steady state after and the next drill."""
         if "disaster_at_s" in self.facts:
             self.snapshot(run)
+        if hasattr(self.disaster, "heal") and self.ctx is not None:  # a disaster with more to undo (a region)
+            try:
+                self.remarks += self.disaster.heal(self.ctx)
+            except Exception as err:
+                self.remarks.append(f"heal: {self.disaster.name} could not be undone: {err}")
+                run.say(f"  heal: {err}")
         for name, node in run.stack.nodes.items():
             node.resume()
             if not node.running():
@@ -128,8 +133,9 @@ class DisasterNemesis:
         return []
 
     def snapshot(self, run) -> None:
-        prefixes = [f"{run.run_id}:{s}:" for s in SERVICES]
-        for name, node in run.stack.nodes.items():
+        prefixes = [f"{run.run_id}:{s}:" for s in run.exp.services]
+        survivors = self.disaster.survivors(self.ctx) if hasattr(self.disaster, "survivors") else run.stack.nodes
+        for name, node in survivors.items():
             try:
                 records = take_snapshot(node, prefixes)
             except Exception as err:

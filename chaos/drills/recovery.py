@@ -69,7 +69,7 @@ def drill_experiment(disaster, opts: DrillOptions) -> Experiment:
     load = WorkloadSpec(clients=opts.clients, duration_s=None, keys=opts.keys, max_ops=10**9)
     return Experiment(
         name=disaster.name, title=f"DR drill: {disaster.title}", hypothesis=disaster.hypothesis,
-        services=SERVICES, nodes=2, profile="local", workload=load, schedule=(), checkers={},
+        services=getattr(disaster, "services", SERVICES), nodes=2, profile="local", workload=load, schedule=(), checkers={},
         steady_before=STEADY, steady_after=STEADY[1:], after_heal=AfterHeal(), question=QUESTION,
         source="chaos/drills/disasters.py",
         nemesis={"kind": "dr-drill", "disaster": disaster.to_dict(), "at_s": opts.warmup_s,

@@ -38,12 +38,12 @@ class RegionFailover(Disaster):
         primary = stack.native.primary()
         if primary is None:
             raise RuntimeError("the Sentinels name no native primary; the standby has nothing to replicate")
-        with ctx.step("standby-in-sync", "dr1") as note:
-            with stack.client() as tp:
-                stack.standby.start(tp, primary, self.latency_ms, self.jitter_ms)
-            note[0] = f"replica of {primary} over the WAN link ({self.latency_ms} ms +/- {self.jitter_ms} ms each way)"
+        with stack.client() as tp:  # not a runbook step: the DR site exists before the disaster
+            stack.standby.start(tp, primary, self.latency_ms, self.jitter_ms)
+        ctx.say(f"  standby dr1 in sync with {primary} over the WAN link ({self.latency_ms} ms +/- "
+                f"{self.jitter_ms} ms each way)")
         time.sleep(SETTLE_S)
-        ctx.region["primary"] = primary
+        ctx.region.update(primary=primary, wan={"latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms})
 
     def inject(self, ctx: DrillContext) -> str:
         """Lose the region at once: its WAN link is cut (what is in flight is lost), its nodes and

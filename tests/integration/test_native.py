@@ -6,6 +6,7 @@ timings (down-after-milliseconds 2000), never on sleeps.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -13,6 +14,8 @@ import requests
 
 from app import create_app
 from chaos.checkers import lost_writes
+from chaos.drills.recovery import DrillOptions, run_drill
+from chaos.drills.region import REGION_FAILOVER
 from chaos.faults.failover import IsolatePrimary
 from chaos.observers.failover import SentinelWatcher
 from chaos.report.cluster_events import failovers
@@ -177,3 +180,20 @@ def _in_sync(native) -> bool:
     roles = [o["role"] for o in offsets.values()]
     return roles.count("master") == 1 and roles.count("slave") == 2 and \
         len({o["offset"] for o in offsets.values()}) == 1 and time.sleep(0.05) is None
+
+
+def test_region_failover_drill_meets_its_targets(healed, tmp_path):
+    """The primary region is lost under load; the standby is promoted; RPO and RTO within the spec's."""
+    settled(healed)
+    fast = DrillOptions(warmup_s=4.0, window_s=3.0, serve_timeout_s=20.0, clients=2, detect_timeout_s=5.0)
+    out = run_drill(REGION_FAILOVER, healed, tmp_path, fast, say=lambda _m: None)
+    results = json.loads((out.run_dir / "results.json").read_text())
+    v = {x["checker"]: x for x in results["verdicts"]}
+    assert out.passed, results
+    rpo, rto = v["rpo"]["figures"], v["rto"]["figures"]
+    assert v["rpo"]["valid"] == "valid" and rpo["acknowledged"] > 20 and rpo["lost_after_disaster"] == 0
+    assert rpo["loss_window_s"] <= rpo["target_s"] and rto["rto_s"] <= rto["target_s"]
+    region = results["facts"]["region"]
+    assert region["lag_at_loss"]["lag_bytes"] is not None and region["lag_at_loss"]["link"] != "up"
+    assert [s["step"] for s in results["facts"]["steps"]] == ["promote-standby", "repoint-native"]
+    assert healed.native.primary() is not None and not healed.standby.node.running()  # the region is back
