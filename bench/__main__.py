@@ -20,15 +20,17 @@ from stack import ROOT, Stack
 from stack.config import StackConfig
 from stack.process import ManagedProcess, StackError
 
-from . import report, workers, wrk
+from . import report, scaling, workers, wrk
 from .wrk import BenchError
 
 BASELINE_PORT, BASELINE_PROXY_PORT, PROXIED_BASELINE_PORT = 25003, 27901, 25004
 
 
-def bench_config(run_dir: Path) -> StackConfig:
-    return StackConfig(run_dir=run_dir, profile="local", redis_base_port=26380, toxiproxy_port=28474,
-                       proxy_base_port=27000, service_ports={"cp": 25001, "ap": 25002},
+def bench_config(run_dir: Path, offset: int = 0) -> StackConfig:
+    """The bench's own stack, away from the default ports (and shifted by ``offset``)."""
+    return StackConfig(run_dir=run_dir, profile="local", redis_base_port=26380 + offset, toxiproxy_port=28474 + offset,
+                       proxy_base_port=27000 + offset, service_ports={"cp": 25001 + offset, "ap": 25002 + offset},
+                       instance_base_port=25100 + offset, haproxy_stats_port=25190 + offset,
                        extra_env={"RATE_LIMIT": "100000000 per minute", "LOG_LEVEL": "WARNING"})
 
 
@@ -170,6 +172,11 @@ def parser() -> argparse.ArgumentParser:
                    help="how many keys wrk spreads over (fewer keys: more same-key contention)")
     p.add_argument("--worker-model", choices=("yes", "no", "only"), default="yes",
                    help="also measure CP and AP under sync workers against gevent (only: nothing else)")
+    p.add_argument("--scaling", choices=("yes", "no", "only"), default="yes",
+                   help="also measure CP and AP behind HAProxy with 1 and 3 instances (only: nothing else, "
+                        "printed as Markdown; its own stacks)")
+    p.add_argument("--port-offset", type=number(0, 20000, integer=True), default=0,
+                   help="shift the bench stack's ports, for --scaling only (the rest uses fixed ports)")
     p.add_argument("--no-extras", action="store_true",
                    help="throughput only: skip fail-fast, hint replay and convergence (and the report)")
     return p
@@ -183,6 +190,8 @@ def main(argv=None) -> int:
         p.error(f"--targets: unknown {', '.join(sorted(wrong))}; choose from baseline, cp, ap, baseline-via-toxiproxy")
     started = datetime.now(timezone.utc)
     say = lambda msg: print(msg, flush=True)  # noqa: E731
+    if args.scaling == "only":
+        return scaling_only(args, argv, say)
     stack = Stack(bench_config(Path(args.run_dir)))
     procs = []
     try:
@@ -214,6 +223,11 @@ def main(argv=None) -> int:
         results = {"throughput": throughput({k: v for k, v in targets.items() if k in chosen},
                                             conns, args.seconds, say, args.keys)}
         results["worker_model"] = worker_rows
+        if args.scaling == "yes":
+            stack.down(progress=lambda _m: None)  # the shapes take the same ports, one at a time
+            say("behind HAProxy (wrk, closed loop):")
+            results["scaling"] = scaling.compare(bench_config(Path(args.run_dir)), conns[:1], args.seconds, say, args.keys)
+            stack.up(progress=lambda _m: None)
         if args.no_extras:
             return 0
         say("extras:")
@@ -228,6 +242,22 @@ def main(argv=None) -> int:
             proc.stop()
         stack.down(progress=lambda _m: None)
     write_results(results, started, argv, args.out, conns, say)
+    return 0
+
+
+def scaling_only(args, argv, say) -> int:
+    """`--scaling only`: the three shapes, printed as the Markdown section and kept in results.json."""
+    started = datetime.now(timezone.utc)
+    try:
+        rows = scaling.compare(bench_config(Path(args.run_dir), args.port_offset), args.connections, args.seconds,
+                               say, args.keys)
+    except (BenchError, StackError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    out_dir = ROOT / "runs" / "bench" / started.strftime("%Y%m%dT%H%M%SZ")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps({"scaling": rows}, indent=2))
+    say("\n".join(scaling.markdown(rows, " ".join(["python -m bench"] + (argv or sys.argv[1:])))))
     return 0
 
 

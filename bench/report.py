@@ -7,7 +7,7 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from . import workers
+from . import scaling, workers
 
 ANALYSIS = Path(__file__).with_name("analysis.md")  # hand-written "where the time goes", kept across runs
 SOAK = Path(__file__).with_name("soak.md")  # the last `make soak`'s figures, kept across runs
@@ -109,6 +109,7 @@ def markdown(results, conns) -> str:
                          f"{via['rps'] / direct['rps']:.2f}× throughput, p50 +{via['p50_ms'] - direct['p50_ms']:.2f} ms | "
                          "measured | |")
     lines += workers.markdown(results.get("worker_model", []))
+    lines += scaling.markdown(results.get("scaling", []))
     lines += ["", "Raw numbers: `runs/bench/<timestamp>/results.json`.", "", ANALYSIS.read_text()]
     if SOAK.exists():
         lines += ["", SOAK.read_text()]

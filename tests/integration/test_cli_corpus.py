@@ -279,6 +279,10 @@ OTHER_CASES = [
     Case("bench-connections-zero", ["bench", "--connections", "0"], 2, "from 1 to 10000"),
     Case("bench-out-no-folder", ["bench", "--out", "{tmp}/nowhere/b.md"], 2, "is not a file path in an existing folder"),
     Case("stack-nodes-zero", ["stack", "status", "--nodes", "0"], 2, "--nodes: 0 is out of range"),
+    Case("stack-instances-ten", ["stack", "status", "--instances", "10"], 2, "--instances: 10 is out of range"),
+    Case("stack-balance-unknown", ["stack", "status", "--balance", "random"], 2, "invalid choice: 'random'"),
+    Case("bench-scaling-unknown", ["bench", "--scaling", "maybe"], 2, "invalid choice: 'maybe'"),
+    Case("bench-port-offset-negative", ["bench", "--port-offset", "-5"], 2, "--port-offset: -5 is out of range"),
     Case("monitoring-webhook-port", ["alerts.monitoring", "up", "--webhook-port", "99999"], 2, "from 1 to 65535"),
     Case("stack-run-dir-a-file", ["stack", "status", "--run-dir", "{tmp}/afile"], 2, "exists and is not a folder"),
 ]
