@@ -223,11 +223,7 @@ def main(argv=None) -> int:
         results = {"throughput": throughput({k: v for k, v in targets.items() if k in chosen},
                                             conns, args.seconds, say, args.keys)}
         results["worker_model"] = worker_rows
-        if args.scaling == "yes":
-            stack.down(progress=lambda _m: None)  # the shapes take the same ports, one at a time
-            say("behind HAProxy (wrk, closed loop):")
-            results["scaling"] = scaling.compare(bench_config(Path(args.run_dir)), conns[:1], args.seconds, say, args.keys)
-            stack.up(progress=lambda _m: None)
+        results["scaling"] = scaling_rows(stack, args, say) if args.scaling == "yes" else []
         if args.no_extras:
             return 0
         say("extras:")
@@ -243,6 +239,16 @@ def main(argv=None) -> int:
         stack.down(progress=lambda _m: None)
     write_results(results, started, argv, args.out, conns, say)
     return 0
+
+
+def scaling_rows(stack: Stack, args, say) -> list:
+    """The HAProxy shapes at the first connection count; the bench stack is down meanwhile (same ports)."""
+    stack.down(progress=lambda _m: None)
+    say("behind HAProxy (wrk, closed loop):")
+    try:
+        return scaling.compare(bench_config(Path(args.run_dir)), args.connections[:1], args.seconds, say, args.keys)
+    finally:
+        stack.up(progress=lambda _m: None)
 
 
 def scaling_only(args, argv, say) -> int:
