@@ -16,7 +16,7 @@ from app import create_app
 from chaos.checkers import lost_writes
 from chaos.drills.recovery import DrillOptions, run_drill
 from chaos.drills.region import REGION_FAILOVER
-from chaos.faults.failover import IsolatePrimary
+from chaos.faults.failover import IsolatePrimary, KillPrimary
 from chaos.observers.failover import SentinelWatcher
 from chaos.report.cluster_events import failovers
 from chaos.observers.samplers import take_snapshot
@@ -153,6 +153,28 @@ def test_isolated_primary_acknowledges_writes_that_the_failover_loses(healed, tm
     assert switch["from"].endswith(str(healed.config.native_port(old, "peer")))
     verdict = lost_writes.check(history, service="native", nodes="any")
     assert verdict.valid == "invalid" and verdict.figures["lost"] == len(acked), verdict
+
+
+def test_killed_primary_is_replaced_and_rejoins_as_a_replica(healed, tmp_path):
+    native = healed.native
+    old = settled(healed)
+    path = tmp_path / "history.jsonl"
+    with HistoryWriter(path) as rec:
+        watcher = SentinelWatcher(native.sentinels, rec)
+        watcher.start()
+        try:
+            with KillPrimary(native, tmp_path / "ledger") as kill:
+                assert kill.primary == old and not native.nodes[old].running()
+                wait_until(lambda: failovers(_events(path)), FAILOVER_WITHIN_S, "+switch-master")
+            new = settled(healed)  # the old primary was started again when the fault stopped
+        finally:
+            watcher.stop()
+    assert new != old and native.replication(old).get("role") == "slave"
+    url = healed.config.service_url("native")
+    # A worker still holding the old primary gets READONLY (503 not_applied) once, then asks Sentinel again.
+    w = wait_until(lambda: (r := requests.post(f"{url}/write/after-kill/v", timeout=5)).status_code == 200 and r,
+                   FAILOVER_WITHIN_S, "a write through the new primary")
+    assert w.json()["primary"] == new, w.text
 
 
 def _write(rec, url, key):
