@@ -78,6 +78,16 @@ def test_write_and_read_through_the_primary_sentinel_names(healed):
     assert ready["primary"] == primary and ready["replication"] == "async"
 
 
+def test_status_shows_the_primary_the_offsets_and_each_sentinels_view(healed, capsys):
+    from stack.__main__ import print_native
+    primary = settled(healed)
+    print_native(healed)
+    out = capsys.readouterr().out
+    assert f"primary (Sentinels' majority): {primary}" in out
+    assert f"  {primary}: master  offset " in out and out.count(": slave   offset ") == 2
+    assert out.count("2 replicas ok, 2 other Sentinels") == 3
+
+
 def test_wait_short_of_its_replicas_answers_unknown_and_keeps_the_write(healed):
     primary = settled(healed)
     app = in_process(healed, NATIVE_REPLICATION="wait", NATIVE_REPLICAS=3, NATIVE_WAIT_TIMEOUT_MS=50)
