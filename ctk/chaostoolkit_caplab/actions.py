@@ -30,6 +30,7 @@ from .target import activity, settings, target
 # Faults this process injected and has not undone yet, with the Toxiproxy client each one uses.
 ACTIVE: list = []
 HOLD_MAX_S = 3600.0
+INSTANCE_FAULTS = ("kill_instance", "rolling_restart", "cut_instance")  # they need ctx.stack's balancer
 KIND_DOCS = {"node": "one node name (g1, g2, ...)", "nodes": "a node name (g1) or a list of names",
              "service": "one service: cp or ap", "services": "a list of services (cp, ap)",
              "links": "proxy names, <service>_<node>, e.g. [cp_g2, ap_g2]"}
@@ -42,6 +43,9 @@ def inject(fault_type: str, raw: dict, duration_s, configuration) -> dict:
     cfg = settings(configuration)
     nodes = [f"g{i}" for i in range(1, cfg["caplab_nodes"] + 1)]  # as stack_config names them
     params, problems = fault_params(fault_type, raw, list(SERVICES), nodes, path="arguments")
+    if fault_type in INSTANCE_FAULTS and cfg["caplab_instances"] < 2:
+        problems.append("it acts on one of several instances behind HAProxy: set the configuration key "
+                        "caplab_instances to the stack's number of instances")
     if fault_type in NATIVE_FAULTS and not cfg["caplab_native"]:
         problems.append("it acts on the native side: set the configuration key caplab_native to true, "
                         "for a stack started with `make up NATIVE=1`")
@@ -55,7 +59,7 @@ def inject(fault_type: str, raw: dict, duration_s, configuration) -> dict:
     tp = stack.toxiproxy()
     ctx = FaultContext(tp, Topology(services=list(SERVICES), nodes=stack.nodes), list(SERVICES),
                        nodes=stack.stack.nodes, state_dir=stack.state_dir,
-                       native=stack.stack.native if cfg["caplab_native"] else None)
+                       native=stack.stack.native if cfg["caplab_native"] else None, stack=stack.stack)
     fault, label = build_fault(ctx, fault_type, params)
     rec = recording.current(required=False)
     if rec is not None:

@@ -7,7 +7,9 @@ Configuration keys (all optional; the defaults name the stack `make up` starts):
 - `caplab_port_offset`: the shift of every port (`python -m chaos run --port-offset`), 0 by default;
 - `caplab_nodes`: 2 or 3 nodes (a 3-node stack lives in `<dir>/3nodes`, ports shifted by 90);
 - `caplab_native`: true for a stack that runs the native side (`make up NATIVE=1`), which the
-  native faults (isolate_primary, kill_primary) act on.
+  native faults (isolate_primary, kill_primary) act on;
+- `caplab_instances`: the CP and AP instances behind HAProxy of an experiment's stack
+  (`stack: {instances: 3}`, in `<dir>/instances`), which the instance faults act on.
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ from chaoslib.exceptions import ActivityFailed, InterruptExecution
 
 from chaos.faults import FaultError
 from stack import Stack
-from stack.config import SERVICES
+from stack.config import MAX_INSTANCES, SERVICES
 from stack.process import StackError
 from stack.target import stack_config, state_dir
 from stack.toxiproxy import ToxiproxyError
 
-DEFAULTS = {"caplab_stack_dir": "run", "caplab_port_offset": 0, "caplab_nodes": 2, "caplab_native": False}
+DEFAULTS = {"caplab_stack_dir": "run", "caplab_port_offset": 0, "caplab_nodes": 2, "caplab_native": False,
+            "caplab_instances": 1}
 # What an activity may raise that says something about the system or the input: the message is
 # the cause. Anything else is a bug in the extension and keeps its traceback.
 EXPECTED = (FaultError, ToxiproxyError, StackError, requests.RequestException, ValueError, OSError)
@@ -58,25 +61,26 @@ def settings(configuration: dict | None) -> dict:
     """The caplab keys of a Chaos Toolkit configuration, with their defaults, checked."""
     cfg = {**DEFAULTS, **{k: v for k, v in (configuration or {}).items() if k in DEFAULTS}}
     try:
-        offset, nodes = int(cfg["caplab_port_offset"]), int(cfg["caplab_nodes"])
+        offset, nodes, instances = (int(cfg[k]) for k in ("caplab_port_offset", "caplab_nodes", "caplab_instances"))
     except (TypeError, ValueError):
-        raise ActivityFailed(f"caplab_port_offset and caplab_nodes must be integers, got "
-                             f"{cfg['caplab_port_offset']!r} and {cfg['caplab_nodes']!r}") from None
-    if nodes not in (2, 3) or not 0 <= offset <= 50000:
-        raise ActivityFailed(f"caplab_nodes must be 2 or 3 (got {nodes}) and caplab_port_offset "
-                             f"between 0 and 50000 (got {offset})")
+        raise ActivityFailed(f"caplab_port_offset, caplab_nodes and caplab_instances must be integers, got "
+                             f"{cfg['caplab_port_offset']!r}, {cfg['caplab_nodes']!r} and "
+                             f"{cfg['caplab_instances']!r}") from None
+    if nodes not in (2, 3) or not 0 <= offset <= 50000 or not 1 <= instances <= MAX_INSTANCES:
+        raise ActivityFailed(f"caplab_nodes must be 2 or 3 (got {nodes}), caplab_port_offset between 0 and "
+                             f"50000 (got {offset}), caplab_instances 1..{MAX_INSTANCES} (got {instances})")
     native = cfg["caplab_native"]
     if isinstance(native, str):  # from an environment variable
         native = native.strip().lower() in ("1", "true", "yes")
     return {"caplab_stack_dir": str(cfg["caplab_stack_dir"]), "caplab_port_offset": offset,
-            "caplab_nodes": nodes, "caplab_native": bool(native)}
+            "caplab_nodes": nodes, "caplab_native": bool(native), "caplab_instances": instances}
 
 
 def target(configuration: dict | None) -> Target:
     """The stack the configuration names; ActivityFailed if no stack was ever started there."""
     cfg = settings(configuration)
     config = stack_config(cfg["caplab_nodes"], "local", cfg["caplab_stack_dir"], cfg["caplab_port_offset"],
-                          native=cfg["caplab_native"])
+                          native=cfg["caplab_native"], instances=cfg["caplab_instances"])
     if not (Path(config.run_dir) / "secrets.json").exists():
         # Stack() would create the folder and new secrets: a typo must not start a second stack.
         raise ActivityFailed(f"no caplab stack in {Path(config.run_dir).resolve()}: start one with "

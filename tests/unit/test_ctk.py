@@ -50,6 +50,7 @@ def _activity(func: str, module="actions", **arguments) -> dict:
     ({"node": "g2", "mode": "blakhole"}, "did you mean 'blackhole'"),
     ({"node": "g2", "duration_s": -1}, "arguments.duration_s: -1 is not a number of seconds"),
     ({"fault": "kill_primary"}, "set the configuration key caplab_native to true"),
+    ({"fault": "kill_instance", "service": "ap", "instance": 2}, "set the configuration key caplab_instances"),
 ])
 def test_bad_fault_arguments_raise_activity_failed_before_touching_a_stack(tmp_path, arguments, words):
     config = {"caplab_stack_dir": str(tmp_path / "nowhere")}
@@ -63,7 +64,7 @@ def test_no_stack_there_is_activity_failed_saying_how_to_fix_it(tmp_path):
     config = {"caplab_stack_dir": str(tmp_path / "nowhere")}
     with pytest.raises(ActivityFailed, match="no caplab stack in .*make up"):
         run_python_activity(_activity("heal"), config, {})
-    with pytest.raises(ActivityFailed, match="caplab_port_offset and caplab_nodes must be integers"):
+    with pytest.raises(ActivityFailed, match="caplab_port_offset, caplab_nodes and caplab_instances must be integers"):
         run_python_activity(_activity("breaker_states", "probes"), {"caplab_port_offset": "x"}, {})
     assert not (tmp_path / "nowhere").exists()
 
@@ -145,3 +146,7 @@ def test_the_control_interrupts_a_run_it_cannot_record(tmp_path, arguments, word
     with pytest.raises(InterruptExecution, match=re.escape(words)):
         control.before_experiment_control({"title": "t"}, configuration=config, **arguments)
     assert recording.current(required=False) is None and not (tmp_path / "runs").exists()
+
+
+def test_every_instance_fault_is_known_to_need_instances():
+    assert {n for n in FAULTS if "instance" in n or n == "rolling_restart"} == set(actions.INSTANCE_FAULTS)
