@@ -29,8 +29,8 @@ CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/c
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m dashboard.cost", description=__doc__.splitlines()[0])
     p.add_argument("--experiment", default="partition-g2-cp-vs-ap", help="a catalogue experiment (default: %(default)s)")
-    p.add_argument("--port-offset", type=port_offset, default=21000,
-                   help="shift of every port (default 21000: below the ephemeral range, away from make bench)")
+    p.add_argument("--port-offset", type=port_offset, default=3000,
+                   help="shift of every port (default 3000: away from make up, make bench and the test stacks)")
     p.add_argument("--run-dir", type=folder, default="runs/dashboard-cost", help="stack and runs (default: %(default)s)")
     p.add_argument("--shots", type=folder, default=None, help="save partition-during.png and partition-after-heal.png here")
     p.add_argument("--into-fault-s", type=number(0, 600), default=9.0, help="the first shot, this long into the first fault")
