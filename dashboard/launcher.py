@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from chaos.observers.live import HALT
+from chaos.observers.live import HALT, HALTABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +55,9 @@ class Launcher:
         """Ask the running experiment to stop: halt.json in its folder, read by the runner."""
         if tail.phase != "running" or tail.run_dir is None:
             raise LaunchError("no experiment is running: nothing to halt")
+        stage = tail.live.get("phase")
+        if stage not in HALTABLE:
+            raise LaunchError(f"the run is {stage} already: its faults are undone or being undone; nothing to halt")
         request = {"by": "a person", "via": "dashboard", "from": requester,
                    "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
         path = tail.run_dir / HALT

@@ -25,6 +25,15 @@ def create_app(hub, launcher, runs_root) -> Flask:
     runs_root = Path(runs_root).resolve()
     nodes = len(hub.stack.config.nodes)
 
+    @app.before_request
+    def local_only():
+        # Another site open in the same browser must not start or halt runs (DNS rebinding, form posts).
+        if request.host.rpartition(":")[0] not in ("127.0.0.1", "localhost") and request.host not in ("127.0.0.1", "localhost"):
+            return _error(403, "this dashboard answers requests addressed to 127.0.0.1 or localhost only")
+        if request.method == "POST" and not request.is_json:
+            return _error(415, "send JSON (Content-Type: application/json): {} to halt, {\"name\": ...} to start")
+        return None
+
     @app.get("/")
     def index():
         return send_from_directory(STATIC, "index.html", max_age=0)

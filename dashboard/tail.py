@@ -55,6 +55,8 @@ class RunTail:
         if isinstance(live, dict) and live.get("run_dir") and (self.run_dir is None
                                                                or Path(live["run_dir"]) != self.run_dir):
             self._switch(Path(live["run_dir"]), live)
+        elif isinstance(live, dict) and self.run_dir is not None and Path(live.get("run_dir", "")) == self.run_dir:
+            self.live = live  # the runner's phase moves on
         if self.run_dir is None:
             return
         if self.experiment is None:
@@ -105,7 +107,7 @@ class RunTail:
         started = self.live.get("started_wall_ms", 0) / 1000
         schedule = [{"name": s.get("name"), "fault": s.get("fault"), "at": s.get("at"), "duration": s.get("duration"),
                      "params": s.get("params")} for s in exp.get("schedule") or []]
-        out = {"phase": self.phase, "run_dir": str(self.run_dir), "experiment": exp.get("name", ""),
+        out = {"phase": self.phase, "stage": self.live.get("phase"), "run_dir": str(self.run_dir), "experiment": exp.get("name", ""),
                "title": exp.get("title", ""), "hypothesis": exp.get("hypothesis", ""),
                "question": exp.get("question", ""), "schedule": schedule,
                "duration_s": (exp.get("workload") or {}).get("duration_s"), "started": started,

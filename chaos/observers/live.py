@@ -20,6 +20,7 @@ from chaos.run.protocols import Observer
 POINTER = "live-run.json"
 HALT = "halt.json"
 POLL_S = 0.2
+HALTABLE = ("prepare", "steady-before", "under-load")  # later, the faults are already being undone
 
 
 def write_atomic(path: Path, data: dict) -> None:
@@ -64,6 +65,9 @@ class LiveRun(Observer):
             self._phase(run.live.phase)
             if self.halt_request is None and halt_file.exists():
                 self.halt_request = request = read_request(halt_file) or {}
+                if run.live.phase not in HALTABLE:  # healing or judging already: nothing left to stop
+                    request["ignored"] = f"the run was {run.live.phase} already"
+                    continue
                 who = request.get("by", "a person")
                 where = ", ".join(f"{k} {request[k]}" for k in ("via", "from") if request.get(k))
                 run.abort(f"halt requested at {request.get('at', '?')}" + (f" ({where})" if where else ""), by=who)

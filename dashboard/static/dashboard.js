@@ -4,7 +4,7 @@
 
 const COLORS = {ok: "#2e7d32", fail: "#c62828", info: "#ef6c00", p50: "#1565c0", p99: "#6a1b9a"};
 const NODE_COLORS = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#455a64", "#ad1457"];
-const BREAKER = ["closed", "half-open", "open"];
+const HALTABLE = ["prepare", "steady-before", "under-load"];  // later the run is healing already
 
 const state = {points: [], faults: [], keep: 180, span: 120, nodes: [], services: [], charts: [], drawn: new Set(),
                bandsSeen: {}, run: {phase: "idle"}, frames: 0};
@@ -102,7 +102,7 @@ function showRun(run, counts) {
   state.run = run;
   const running = run.phase === "running";
   text("run-name", run.experiment || "No run yet");
-  text("run-phase", run.phase);
+  text("run-phase", running && run.stage ? `${run.phase}: ${run.stage}` : run.phase);
   el("run-phase").className = `badge ${run.phase}`;
   text("run-title", run.title);
   text("run-hypothesis", run.hypothesis ? `Hypothesis: ${run.hypothesis}` : "");
@@ -112,7 +112,7 @@ function showRun(run, counts) {
     li.textContent = `${f.name}: ${f.fault} from ${f.at} s for ${f.duration} s`;
     return li;
   }));
-  el("halt").disabled = !running || !!run.halt;
+  el("halt").disabled = !running || !!run.halt || !HALTABLE.includes(run.stage);
   el("counts").querySelector("tbody").replaceChildren(...Object.entries(counts || {}).map(([s, c]) => {
     const tr = document.createElement("tr");
     tr.dataset.service = s;

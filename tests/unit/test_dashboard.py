@@ -162,10 +162,13 @@ def client(tmp_path):
 def test_server_answers_json_and_refuses_clearly(client):
     state = client.get("/api/state").get_json()
     assert state["run"] == {"phase": "idle"} and state["services"] == ["cp", "ap"] and state["points"] == []
-    assert client.post("/api/halt").get_json() == {"error": "no experiment is running: nothing to halt"}
-    for body, status in ((None, 400), ({"name": 3}, 400), ({"name": "nope"}, 400)):
-        resp = client.post("/api/run", json=body) if body is not None else client.post("/api/run", data="x")
+    assert client.post("/api/halt", json={}).get_json() == {"error": "no experiment is running: nothing to halt"}
+    for body, status in (("x", 400), ({"name": 3}, 400), ({"name": "nope"}, 400)):
+        resp = client.post("/api/run", json=body)
         assert resp.status_code == status and "error" in resp.get_json()
+    # a form post from another site, or a page reached through another host name, changes nothing
+    assert client.post("/api/halt", data={"x": 1}).status_code == 415
+    assert client.post("/api/run", json={"name": "paused-node"}, headers={"Host": "evil.example:8080"}).status_code == 403
     assert "pick one of" in client.post("/api/run", json={"name": "quorum-3-nodes"}).get_json()["error"]
     assert client.get("/nope").status_code == 404 and client.get("/nope").is_json
     assert client.delete("/api/halt").status_code == 405 and client.delete("/api/halt").is_json
@@ -179,3 +182,23 @@ def test_server_answers_json_and_refuses_clearly(client):
     assert listed["partition-g2-cp-vs-ap"]["why_not"] == ""
     page = client.get("/")
     assert page.status_code == 200 and b"uPlot.iife.min.js" in page.data
+
+
+def test_a_halt_is_refused_once_the_run_heals(client, tmp_path):
+    import os
+    run = tmp_path / "runs" / "x" / "1"
+    run.mkdir(parents=True)
+    pointer = {"run_dir": str(run), "pid": os.getpid(), "phase": "under-load"}
+    (tmp_path / "stack" / "live-run.json").write_text(json.dumps(pointer))
+    tail = client.application.config["hub"].tail
+    tail.poll()
+    assert tail.status()["stage"] == "under-load"
+    (tmp_path / "stack" / "live-run.json").write_text(json.dumps({**pointer, "phase": "healing"}))
+    tail.poll()
+    resp = client.post("/api/halt", json={})
+    assert resp.status_code == 409 and "healing already" in resp.get_json()["error"]
+    assert not (run / "halt.json").exists()
+    (tmp_path / "stack" / "live-run.json").write_text(json.dumps(pointer))
+    tail.poll()
+    assert client.post("/api/halt", json={}).status_code == 202
+    assert json.loads((run / "halt.json").read_text())["by"] == "a person"

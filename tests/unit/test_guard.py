@@ -105,3 +105,19 @@ def test_the_live_run_pointer_and_a_halt_request(tmp_path):
         live.close()
     assert json.loads((run.stack.run_dir / POINTER).read_text())["phase"] == "judging"
     assert "halt button pressed" in live.notes()[0]
+
+
+def test_a_halt_request_after_the_faults_are_undone_changes_nothing(tmp_path):
+    run = context(tmp_path)
+    run.live.phase = "healing"
+    live = LiveRun(poll_s=0.02)
+    live.prepare(run)
+    try:
+        (tmp_path / HALT).write_text(json.dumps({"by": "a person"}))
+        deadline = time.monotonic() + 10
+        while live.halt_request is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        live.close()
+    assert not run.aborting and run.halted is None
+    assert live.halt_request["ignored"] == "the run was healing already"
