@@ -17,6 +17,7 @@ from dashboard.launcher import LaunchError
 
 STATIC = Path(__file__).resolve().parent / "static"
 HEARTBEAT_S = 10.0
+LOCAL = ("127.0.0.1", "localhost")
 
 
 def create_app(hub, launcher, runs_root) -> Flask:
@@ -25,14 +26,7 @@ def create_app(hub, launcher, runs_root) -> Flask:
     runs_root = Path(runs_root).resolve()
     nodes = len(hub.stack.config.nodes)
 
-    @app.before_request
-    def local_only():
-        # Another site open in the same browser must not start or halt runs (DNS rebinding, form posts).
-        if request.host.rpartition(":")[0] not in ("127.0.0.1", "localhost") and request.host not in ("127.0.0.1", "localhost"):
-            return _error(403, "this dashboard answers requests addressed to 127.0.0.1 or localhost only")
-        if request.method == "POST" and not request.is_json:
-            return _error(415, "send JSON (Content-Type: application/json): {} to halt, {\"name\": ...} to start")
-        return None
+    app.before_request(_local_only)
 
     @app.get("/")
     def index():
@@ -82,6 +76,16 @@ def create_app(hub, launcher, runs_root) -> Flask:
         return _error(err.code or 500, err.description or err.name)
 
     return app
+
+
+def _local_only():
+    """Refuse what another site open in the same browser could send: other host names (DNS
+    rebinding) and form posts; the page itself sends JSON to 127.0.0.1."""
+    if request.host.rpartition(":")[0] not in LOCAL and request.host not in LOCAL:
+        return _error(403, "this dashboard answers requests addressed to 127.0.0.1 or localhost only")
+    if request.method == "POST" and not request.is_json:
+        return _error(415, 'send JSON (Content-Type: application/json): {} to halt, {"name": ...} to start')
+    return None
 
 
 def _why_not(e: dict, nodes: int, services) -> str:
