@@ -192,8 +192,8 @@ def _heal_targets(args):
         stack = ComposeStack(args.compose_env_file)
         yield stack, any(r["running"] for r in stack.status() if r["name"] == "toxiproxy")
         return
-    for nodes in (2, 3):
-        cfg = stack_config(nodes, "local", args.stack_run_dir, args.port_offset)
+    for nodes, instances in ((2, 1), (3, 1), (2, 3), (3, 3)):  # instance stacks too (their own folder)
+        cfg = stack_config(nodes, "local", args.stack_run_dir, args.port_offset, instances=instances)
         if not (cfg.run_dir / "toxiproxy.pid").exists() and not read_entries(cfg.run_dir / "chaos-state"):
             continue  # no stack of this size was ever started here
         stack = Stack(cfg)
