@@ -101,6 +101,7 @@ class NativeStore:
         with self._lock:
             if self._primary is node:
                 self._primary = None
+            self._configured.discard(node.name)  # a restarted node forgot its CONFIG SET
 
     def _configure(self, node) -> None:
         """Make the primary enforce NATIVE_REPLICATION=min-replicas (or not) before it takes writes."""

@@ -204,7 +204,7 @@ def cmd_heal(args) -> int:
     from chaos.faults import heal
     from chaos.faults.ledger import read_entries
     from stack.process import StackError
-    from stack.target import state_dir
+    from stack.target import node_of, state_dir
     ok, touched = True, 0
     try:
         targets = list(_heal_targets(args))
@@ -219,7 +219,7 @@ def cmd_heal(args) -> int:
             report = heal(tp if running else None, state_dir(stack), raise_on_error=False)
             for name in report.nodes_to_restart:
                 try:
-                    stack.nodes[name].start()
+                    node_of(stack, name).start()
                     report.notes.append(f"restarted node {name}")
                 except Exception as err:
                     report.errors.append(f"could not restart node {name}: {err}")

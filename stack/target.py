@@ -198,6 +198,12 @@ def exclusive(stack):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def node_of(stack, name: str):
+    """A node of the stack by name: g1.. or, on the native side, n1.. (a killed node's ledger names it)."""
+    native = getattr(stack, "native", None)
+    return stack.nodes[name] if name in stack.nodes or native is None else native.nodes[name]
+
+
 def state_dir(stack) -> Path:
     """Where process faults keep their ledger, so `heal` finds faults a killed run left."""
     return Path(stack.run_dir) / "chaos-state"

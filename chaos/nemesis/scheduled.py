@@ -14,7 +14,7 @@ from chaos.nemesis.fault_types import FaultContext, build_fault
 from harness.history import FaultEvent, MetricSample
 from harness.verdicts import Verdict
 from stack.config import SERVICES
-from stack.target import state_dir
+from stack.target import node_of, state_dir
 
 # A fault's on_event phase -> the (phase, stage) it is recorded as.
 FAULT_STAGES = {"starting": ("start", "invoke"), "start": ("start", "complete"),
@@ -77,7 +77,7 @@ class ScheduledFaults:
         report = heal(self.tp or stack.client(), state_dir(stack), raise_on_error=False)
         for name in report.nodes_to_restart:
             try:
-                stack.nodes[name].start()
+                node_of(stack, name).start()
                 report.notes.append(f"restarted node {name}")
             except Exception as err:
                 report.errors.append(f"could not restart node {name}: {err}")

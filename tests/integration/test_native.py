@@ -88,6 +88,22 @@ def test_status_shows_the_primary_the_offsets_and_each_sentinels_view(healed, ca
     assert out.count("2 replicas ok, 2 other Sentinels") == 3
 
 
+def test_replica_reads_come_from_a_replica(healed):
+    primary = settled(healed)
+    url = healed.config.service_url("native")
+    assert requests.post(f"{url}/write/nk-rr/v1", timeout=5).status_code == 200
+    app = in_process(healed, NATIVE_READ_FROM="replica")
+    try:
+        client = app.test_client()
+        # Asynchronous replication: the replica has it a moment later (bounded wait, not a sleep).
+        r = wait_until(lambda: (x := client.get("/read/nk-rr")).status_code == 200 and x, FAILOVER_WITHIN_S,
+                       "the write on a replica")
+    finally:
+        app.extensions["caplab"].close()
+    body = r.get_json()
+    assert body["value"] == "v1" and body["node"] != primary and body["staleness_ms"] >= 0
+
+
 def test_wait_short_of_its_replicas_answers_unknown_and_keeps_the_write(healed):
     primary = settled(healed)
     app = in_process(healed, NATIVE_REPLICATION="wait", NATIVE_REPLICAS=3, NATIVE_WAIT_TIMEOUT_MS=50)
