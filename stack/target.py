@@ -32,8 +32,9 @@ class RunnerError(Exception):
 
 
 ALERTS_SHIFT = 60
-# A stack of several instances behind HAProxy: its ports shifted by 300 (clear of every other
-# experiment stack's, its per-instance proxies included) and its own folder.
+# A stack of several instances behind HAProxy: its own folder, and its ports shifted by 300 per node
+# beyond the first (300 for 2 nodes, 600 more than the 3-node shift for 3): each spans about 200
+# ports (its per-instance proxies), so it stays clear of every other experiment stack's.
 INSTANCES_SHIFT = 300
 WEBHOOK_PORT = 9095
 
@@ -48,7 +49,7 @@ def stack_config(nodes: int, profile: str = "local", run_dir="run", port_offset:
     proxies in front of the shared ones (so a fault can cut one instance off a node)."""
     many = instances > 1
     shift = (port_offset + (0 if nodes == 2 else 30 * nodes) + (ALERTS_SHIFT if alerts else 0)
-             + (INSTANCES_SHIFT if many else 0))
+             + (INSTANCES_SHIFT * (nodes - 1) if many else 0))
     folder = Path(run_dir) if nodes == 2 else Path(run_dir) / f"{nodes}nodes"
     folder = folder / "instances" if many else folder
     base = StackConfig()

@@ -65,7 +65,7 @@ def parse_experiment(data: Any, source: str = "<dict>") -> Experiment:
         if alerts and not schedule:
             v.bad("alerts", "expects alerts but the schedule has no fault to time them from", "add a fault")
     settings = _service_settings(v, top.get("service_settings"), node_names)
-    shape = _stack_shape(v, top.get("stack"), schedule)
+    shape = _stack_shape(v, top.get("stack"), schedule, top.get("alerts"))
     guards = tuple(_guards(v, top.get("guards"), services, workload))
     if v.problems:
         raise ExperimentError(source, v.problems)
@@ -153,7 +153,7 @@ def _words(v: _Checker, d: dict, done: set) -> dict:
 INSTANCE_FAULTS = ("kill_instance", "rolling_restart", "cut_instance")
 
 
-def _stack_shape(v: _Checker, raw, schedule) -> StackShape:
+def _stack_shape(v: _Checker, raw, schedule, raw_alerts=None) -> StackShape:
     """Instances behind HAProxy: how many, which policy; the instance faults need more than one."""
     from stack.config import BALANCE, MAX_INSTANCES
     d = v.mapping("stack", raw, tuple(_schema_of(StackShape)))
@@ -163,6 +163,9 @@ def _stack_shape(v: _Checker, raw, schedule) -> StackShape:
                        local_reads=d.get("local_reads", s.local_reads))
     if not isinstance(shape.local_reads, bool):
         v.bad("stack.local_reads", f"must be true or false, got {shape.local_reads!r}", "write true or false")
+    if isinstance(shape.instances, int) and shape.instances > 1 and raw_alerts:
+        v.bad("stack.instances", "alerts are verified on a stack of one instance per service (Prometheus "
+              "scrapes each service's port)", "drop alerts, or stack.instances")
     for i, entry in enumerate(schedule):
         k = entry.params.get("instance")
         if entry.fault in INSTANCE_FAULTS and not (isinstance(shape.instances, int) and shape.instances > 1):
