@@ -47,7 +47,7 @@ def cmd_drill(args) -> int:
         raise ValueError(f"unknown drill {', '.join(unknown) or '(none)'}: choose from {', '.join(CATALOGUE)}")
     opts = DrillOptions(rto_target_s=args.rto_target, rpo_target_s=args.rpo_target, window_s=args.window,
                         backup_every_s=args.backup_every, warmup_s=args.warmup, strict=args.strict)
-    native = any("native" in getattr(CATALOGUE[n], "services", ()) for n in names)
+    native = any("native" in CATALOGUE[n].services for n in names)
     cfg = stack_config(2, "local", args.stack_run_dir, args.port_offset, native=native)
     stack = Stack(cfg.with_(extra_env={"BREAKER_RESET_TIMEOUT_SEC": "1"}))  # a drill measures recovery, not waiting
     started = not any(row["running"] for row in stack.status())

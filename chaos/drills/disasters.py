@@ -124,9 +124,18 @@ class Disaster:
     mechanism: str  # what should bound the loss
     expect: dict = field(default_factory=lambda: {"rpo": "pass", "rto": "pass"})
     backups: bool = True  # whether the drill's backup schedule runs
+    services: tuple = ("cp", "ap")  # the services under load, whose writes the RPO counts
 
     def prepare(self, ctx: DrillContext) -> None:
         """Called under load just before the disaster's time is taken; most disasters need nothing."""
+
+    def survivors(self, ctx: DrillContext) -> dict:
+        """The nodes whose data counts after recovery (snapshotted for the RPO): the stack's, by default."""
+        return dict(ctx.stack.nodes)
+
+    def heal(self, ctx: DrillContext) -> list[str]:
+        """Undo what the runbook leaves for after the drill (a region brought back); return notes."""
+        return []
 
     def inject(self, ctx: DrillContext) -> str:
         """Do the damage; return the target, e.g. "g2"."""

@@ -115,7 +115,7 @@ class DisasterNemesis:
         what it left frozen, for the steady state after and the next drill."""
         if "disaster_at_s" in self.facts:
             self.snapshot(run)
-        if hasattr(self.disaster, "heal") and self.ctx is not None:  # a disaster with more to undo (a region)
+        if self.ctx is not None:  # the disaster's own undo, e.g. a region brought back
             try:
                 self.remarks += self.disaster.heal(self.ctx)
             except Exception as err:
@@ -134,8 +134,7 @@ class DisasterNemesis:
 
     def snapshot(self, run) -> None:
         prefixes = [f"{run.run_id}:{s}:" for s in run.exp.services]
-        survivors = self.disaster.survivors(self.ctx) if hasattr(self.disaster, "survivors") else run.stack.nodes
-        for name, node in survivors.items():
+        for name, node in self.disaster.survivors(self.ctx).items():
             try:
                 records = take_snapshot(node, prefixes)
             except Exception as err:

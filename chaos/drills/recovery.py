@@ -28,7 +28,6 @@ from chaos.observers.samplers import MetricsObserver
 from chaos.run.assembly import Parts
 from chaos.run.runner import run_experiment
 from harness.runs import new_run_dir
-from stack.config import SERVICES
 
 from .nemesis import DisasterNemesis
 from .summary import summary_row, write_summary
@@ -69,7 +68,7 @@ def drill_experiment(disaster, opts: DrillOptions) -> Experiment:
     load = WorkloadSpec(clients=opts.clients, duration_s=None, keys=opts.keys, max_ops=10**9)
     return Experiment(
         name=disaster.name, title=f"DR drill: {disaster.title}", hypothesis=disaster.hypothesis,
-        services=getattr(disaster, "services", SERVICES), nodes=2, profile="local", workload=load, schedule=(), checkers={},
+        services=disaster.services, nodes=2, profile="local", workload=load, schedule=(), checkers={},
         steady_before=STEADY, steady_after=STEADY[1:], after_heal=AfterHeal(), question=QUESTION,
         source="chaos/drills/disasters.py",
         nemesis={"kind": "dr-drill", "disaster": disaster.to_dict(), "at_s": opts.warmup_s,
