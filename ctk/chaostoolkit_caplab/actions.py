@@ -33,7 +33,8 @@ HOLD_MAX_S = 3600.0
 INSTANCE_FAULTS = ("kill_instance", "rolling_restart", "cut_instance")  # they need ctx.stack's balancer
 KIND_DOCS = {"node": "one node name (g1, g2, ...)", "nodes": "a node name (g1) or a list of names",
              "service": "one service: cp or ap", "services": "a list of services (cp, ap)",
-             "links": "proxy names, <service>_<node>, e.g. [cp_g2, ap_g2]"}
+             "links": "proxy names, <service>_<node>, e.g. [cp_g2, ap_g2]", "int": "an integer",
+             "float": "a number"}
 ANNOTATIONS = {"nodes": object, "node": str, "services": list, "service": str, "links": list,
                "choice": str, "int": int, "float": float}
 
@@ -123,7 +124,10 @@ def _doc(fault_type: str) -> str:
         default = " (required)" if p.default is REQUIRED else f" (default {p.default!r})"
         choices = f": one of {', '.join(p.choices)}" if p.choices else ""
         bounds = f", {p.lo:g}..{p.hi:g}" if p.lo is not None and p.hi is not None else ""
-        lines.append(f"- {name}{default}: {p.doc or KIND_DOCS.get(p.kind, p.kind)}{choices}{bounds}")
+        doc = p.doc or KIND_DOCS.get(p.kind, p.kind)
+        if p.kind == "services":  # an action has no experiment: both services
+            doc = "the services whose links are affected (default: cp and ap)"
+        lines.append(f"- {name}{default}: {doc}{choices}{bounds}")
     lines.append(f"- duration_s (default None): hold the fault this long (0..{HOLD_MAX_S:g} s), then undo it")
     return "\n".join(lines)
 
