@@ -22,10 +22,13 @@ QUERIES = {
 }
 
 
-def instant(session: requests.Session, url: str, query: str, timeout: float = 0.5) -> float | None:
-    """The value of a query returning one number, or None (no data, NaN, Prometheus unreachable)."""
+def instant(session: requests.Session, url: str, query: str, timeout: float = 0.5,
+            at: float | None = None) -> float | None:
+    """The value of a query returning one number (now, or at unix time ``at``), or None (no data,
+    NaN, Prometheus unreachable)."""
+    params = {"query": query} if at is None else {"query": query, "time": f"{at:.3f}"}
     try:
-        resp = session.get(url.rstrip("/") + "/api/v1/query", params={"query": query}, timeout=timeout)
+        resp = session.get(url.rstrip("/") + "/api/v1/query", params=params, timeout=timeout)
         body = resp.json()
     except (requests.RequestException, ValueError):
         return None
@@ -43,10 +46,11 @@ class PrometheusRates:
     def __init__(self, url: str, services):
         self.url, self.services = url, tuple(services)
 
-    def rates(self, session: requests.Session) -> dict:
-        """service -> {"ok", "fail", "p50", "p99"}, leaving out what Prometheus could not say."""
+    def rates(self, session: requests.Session, at: float | None = None, timeout: float = 0.5) -> dict:
+        """service -> {"ok", "fail", "p50", "p99"} over the last WINDOW (before unix time ``at``, or
+        now), leaving out what Prometheus could not say."""
         out = {}
         for s in self.services:
-            values = {k: instant(session, self.url, q.format(s=s, w=WINDOW)) for k, q in QUERIES.items()}
+            values = {k: instant(session, self.url, q.format(s=s, w=WINDOW), timeout, at) for k, q in QUERIES.items()}
             out[s] = {k: v for k, v in values.items() if v is not None}
         return out
