@@ -201,10 +201,10 @@ def _heal_targets(args):
 
 
 def cmd_heal(args) -> int:
-    from chaos.faults import heal
+    from chaos.faults.heal import heal_stack
     from chaos.faults.ledger import read_entries
     from stack.process import StackError
-    from stack.target import node_of, state_dir
+    from stack.target import state_dir
     ok, touched = True, 0
     try:
         targets = list(_heal_targets(args))
@@ -216,13 +216,7 @@ def cmd_heal(args) -> int:
             continue
         touched += 1
         with stack.client() as tp:
-            report = heal(tp if running else None, state_dir(stack), raise_on_error=False)
-            for name in report.nodes_to_restart:
-                try:
-                    node_of(stack, name).start()
-                    report.notes.append(f"restarted node {name}")
-                except Exception as err:
-                    report.errors.append(f"could not restart node {name}: {err}")
+            report = heal_stack(stack, tp if running else None)
         print(f"{stack.run_dir} ({len(stack.config.nodes)} nodes): " + ("healed" if report.ok else "NOT fully healed"))
         for label, items in (("proxies reset", report.proxies_reset), ("resumed", report.resumed),
                              ("notes", report.notes), ("errors", report.errors)):

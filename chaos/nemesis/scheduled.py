@@ -9,12 +9,13 @@ tool knows about (also a killed run's) and restarts killed nodes.
 """
 from __future__ import annotations
 
-from chaos.faults import FaultScope, Topology, heal
+from chaos.faults import FaultScope, Topology
+from chaos.faults.heal import heal_stack
 from chaos.nemesis.fault_types import FaultContext, build_fault
 from harness.history import FaultEvent, MetricSample
 from harness.verdicts import Verdict
 from stack.config import SERVICES
-from stack.target import node_of, state_dir
+from stack.target import state_dir
 
 # A fault's on_event phase -> the (phase, stage) it is recorded as.
 FAULT_STAGES = {"starting": ("start", "invoke"), "start": ("start", "complete"),
@@ -73,14 +74,7 @@ class ScheduledFaults:
 
     def heal(self, run) -> list[Verdict]:
         """Remove every fault the tool knows about and restart killed nodes."""
-        stack = run.stack
-        report = heal(self.tp or stack.client(), state_dir(stack), raise_on_error=False)
-        for name in report.nodes_to_restart:
-            try:
-                node_of(stack, name).start()
-                report.notes.append(f"restarted node {name}")
-            except Exception as err:
-                report.errors.append(f"could not restart node {name}: {err}")
+        report = heal_stack(run.stack, self.tp or run.stack.client())
         self.heal_report = report.to_dict()
         return [Verdict("heal", "valid" if report.ok else "invalid",
                         "every fault removed" if report.ok else "; ".join(report.errors), figures=self.heal_report)]

@@ -19,7 +19,7 @@ import time
 
 from chaos.experiment.validation import fault_params
 from chaos.faults import Topology
-from chaos.faults import heal as heal_everything
+from chaos.faults.heal import heal_stack
 from chaos.nemesis.fault_types import FAULTS, NATIVE_FAULTS, REQUIRED, FaultContext, build_fault
 from chaoslib.exceptions import ActivityFailed
 from stack.config import SERVICES
@@ -153,13 +153,7 @@ def heal(*, configuration: dict = None) -> dict:
         finally:
             tp.close()
     with stack.toxiproxy() as tp:
-        report = heal_everything(tp, stack.state_dir, raise_on_error=False)
-    for name in report.nodes_to_restart:
-        try:
-            stack.stack.nodes[name].start()
-            report.notes.append(f"restarted node {name}")
-        except Exception as err:
-            report.errors.append(f"could not restart node {name}: {err}")
+        report = heal_stack(stack.stack, tp)
     report.errors += errors
     if not report.ok:
         raise ActivityFailed("heal did not finish: " + "; ".join(report.errors))
