@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the local stand-in images the compose stack runs on under podman, from Debian packages only
 # (no container registry is needed): a Debian 12 base made with mmdebstrap, then Python, Redis,
-# Toxiproxy, Prometheus and Alertmanager images whose versions match the compose file's tags.
+# Toxiproxy, Prometheus, Alertmanager and HAProxy images whose versions match the compose file's tags.
 # Names come from docker/podman/images.env; an image that exists is skipped (FORCE=1 rebuilds all).
 # Last, the app image (caplab-app:latest, the project's Dockerfile on the Python stand-in) is
 # built every time, as compose's `up --build` would: podman's layer cache makes that quick.
@@ -109,6 +109,8 @@ main() {
     build "$ALERTMANAGER_IMAGE" monitoring.Containerfile --target alertmanager \
         && check_version "$ALERTMANAGER_IMAGE" "version ${ALERTMANAGER_IMAGE##*:v}" \
             /usr/bin/prometheus-alertmanager --version
+    build "$HAPROXY_IMAGE" haproxy.Containerfile \
+        && check_version "$HAPROXY_IMAGE" "version ${HAPROXY_IMAGE##*:}." haproxy -v
     timed "caplab-app:latest (Dockerfile)" quietly podman build --quiet \
         --build-arg "BASE_IMAGE=$APP_BASE_IMAGE" -t localhost/caplab-app:latest .
     say "all images ready in $((SECONDS - t0)) s"

@@ -25,6 +25,8 @@ from .toxiproxy import Toxiproxy
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+# Several instances per service behind HAProxy, on top of COMPOSE_FILE (docs/compose.md).
+SCALE_FILE = ROOT / "docker-compose.scale.yml"
 CONTAINERS_CONF = ROOT / "docker" / "podman" / "containers.conf"
 IMAGES_ENV = ROOT / "docker" / "podman" / "images.env"
 PODMAN_COMPOSE = ROOT / ".tools" / "podman-compose" / "bin" / "podman-compose"
@@ -35,7 +37,7 @@ HOST_PORTS = {"CP_PORT": 5001, "AP_PORT": 5002, "DB_G1_PORT": 6381, "DB_G2_PORT"
               "TOXIPROXY_PORT": 8474, "CP_G1_PROXY_PORT": 7101, "CP_G2_PROXY_PORT": 7102,
               "AP_G1_PROXY_PORT": 7201, "AP_G2_PROXY_PORT": 7202, "PROMETHEUS_PORT": 9090,
               "ALERTMANAGER_PORT": 9093, "WEBHOOK_PORT": 9095,
-              "GRAFANA_PORT": 3000}
+              "GRAFANA_PORT": 3000, "HAPROXY_STATS_PORT": 5190}
 NODES = ("g1", "g2")
 
 
@@ -143,7 +145,7 @@ class ComposeService:
 class ComposeStack:
     """One compose project under podman, described by its settings file."""
 
-    def __init__(self, env_file: Path, run_dir: Path | None = None, profiles: tuple = ()):
+    def __init__(self, env_file: Path, run_dir: Path | None = None, profiles: tuple = (), files: tuple = ()):
         self.env_file = Path(env_file).resolve()
         if not self.env_file.is_file():
             raise StackError(f"{self.env_file} does not exist: copy .env.example to .env and fill in "
@@ -153,6 +155,7 @@ class ComposeStack:
             raise StackError(f"{self.env_file} sets no REDIS_PASSWORD; compose refuses to start without it")
         self.project = self.settings.get("COMPOSE_PROJECT_NAME") or "caplab"
         self.profiles = tuple(profiles)
+        self.files = (COMPOSE_FILE, *files)  # SCALE_FILE: HAProxy on the service ports, INSTANCES replicas
         self.ports = {var: int(self.settings.get(var) or port) for var, port in HOST_PORTS.items()}
         self.run_dir = Path(run_dir or ROOT / "run" / f"compose-{self.project}").resolve()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -161,7 +164,7 @@ class ComposeStack:
             run_dir=self.run_dir, nodes=NODES, redis_base_port=p["DB_G1_PORT"] - 1,
             toxiproxy_port=p["TOXIPROXY_PORT"], proxy_base_port=p["CP_G1_PROXY_PORT"] - 101,
             service_ports={"cp": p["CP_PORT"], "ap": p["AP_PORT"]}, prometheus_port=p["PROMETHEUS_PORT"],
-            alertmanager_port=p["ALERTMANAGER_PORT"])
+            alertmanager_port=p["ALERTMANAGER_PORT"], haproxy_stats_port=p["HAPROXY_STATS_PORT"])
         self._names: dict = {}
         self.nodes = {n: ComposeNode(n, self) for n in NODES}
         self.services = {m: ComposeService(m, self) for m in SERVICES}
@@ -174,7 +177,7 @@ class ComposeStack:
             raise StackError(f"{PODMAN_COMPOSE} is missing: run `scripts/setup.sh podman podman_compose`")
         chosen = self.profiles if profiles is None else profiles
         argv = [str(PODMAN_COMPOSE), "-p", self.project, "--env-file", str(self.env_file),
-                "-f", str(COMPOSE_FILE), *[a for p in chosen for a in ("--profile", p)], *args]
+                *[a for f in self.files for a in ("-f", str(f))], *[a for p in chosen for a in ("--profile", p)], *args]
         proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=podman_env())
         if check and proc.returncode != 0:
             raise StackError(f"podman-compose {' '.join(args)} failed ({proc.returncode}): "

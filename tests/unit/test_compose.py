@@ -52,6 +52,24 @@ def services(compose):
     return compose["services"]
 
 
+class ComposeLoader(yaml.SafeLoader):
+    """YAML with compose's merge tags: `!reset` drops the base file's value (here: an empty one)."""
+
+
+ComposeLoader.add_constructor("!reset", lambda loader, node: [] if isinstance(node, yaml.SequenceNode) else None)
+
+
+@pytest.fixture(scope="module")
+def scale():
+    return yaml.load((ROOT / "docker-compose.scale.yml").read_text(), Loader=ComposeLoader)
+
+
+@pytest.fixture(scope="module")
+def all_services(services, scale):
+    """docker-compose.yml's services and the scale file's new ones (haproxy)."""
+    return {**services, **{k: v for k, v in scale["services"].items() if k not in services}}
+
+
 @pytest.fixture(scope="module")
 def proxies():
     return {p["name"]: p for p in json.loads((ROOT / "docker" / "toxiproxy.json").read_text())}
@@ -238,23 +256,24 @@ def test_monitoring_services_are_pinned_local_only_and_wired(services):
 
 # --- host ports, images and names under podman (docs/compose.md, "Podman") ----------------------
 
-def test_every_host_port_is_a_variable_with_the_spec_default_on_127_0_0_1(services):
+def test_every_host_port_is_a_variable_with_the_spec_default_on_127_0_0_1(all_services):
     from stack.compose import HOST_PORTS
     seen = {}
-    for name, svc in services.items():
+    for name, svc in all_services.items():
         for spec in svc.get("ports", []):
             m = re.fullmatch(r"(\$\{PUBLISH_HOST:-127\.0\.0\.1\}|127\.0\.0\.1):\$\{(\w+):-(\d+)\}:(\d+)", spec)
             assert m, f"{name}: {spec!r} must be [127.0.0.1 or PUBLISH_HOST]:${{VAR:-default}}:port"
-            assert m.group(1).startswith("$") == name.startswith("app_"), "only the services may open up"
+            service_port = name.startswith("app_") or (name == "haproxy" and m.group(2) in ("CP_PORT", "AP_PORT"))
+            assert m.group(1).startswith("$") == service_port, "only the services' ports may open up"
             seen[m.group(2)] = int(m.group(3))
     assert seen == HOST_PORTS, "stack/compose.py HOST_PORTS must list the compose file's port variables"
 
 
-def test_images_are_upstream_by_default_and_the_local_stand_ins_carry_the_same_tags(compose, services):
+def test_images_are_upstream_by_default_and_the_local_stand_ins_carry_the_same_tags(all_services):
     from stack.compose import IMAGES_ENV, read_env_file
     local = read_env_file(IMAGES_ENV)
     used = {}
-    for svc in services.values():
+    for svc in all_services.values():
         for value in (svc.get("image", ""), str(svc.get("build", {}).get("args", {}).get("BASE_IMAGE", ""))):
             m = re.fullmatch(r"\$\{(\w+):-([^}]+)\}", value)
             if m:
@@ -265,8 +284,8 @@ def test_images_are_upstream_by_default_and_the_local_stand_ins_carry_the_same_t
         assert local[var].rsplit(":", 1)[1] == upstream.rsplit(":", 1)[1], f"{var}: the tag must match {upstream}"
 
 
-def test_fixed_container_names_take_the_prefix_and_podman_is_pinned(services):
-    for name, svc in services.items():
+def test_fixed_container_names_take_the_prefix_and_podman_is_pinned(all_services):
+    for name, svc in all_services.items():
         if "container_name" in svc:
             assert svc["container_name"] == "${CONTAINER_PREFIX:-}" + name
             assert resolve(svc["container_name"]) == name, "the deployment guide's names by default"
@@ -274,6 +293,46 @@ def test_fixed_container_names_take_the_prefix_and_podman_is_pinned(services):
     assert "podman-compose==1.6.0" in pins
     conf = (ROOT / "docker" / "podman" / "containers.conf").read_text()
     assert 'runtime = "runc"' in conf and "nofile=20000:20000" in conf
+
+
+# --- several instances behind HAProxy (docker-compose.scale.yml, docs/compose.md) ---------------
+
+def test_scale_file_puts_haproxy_on_the_service_ports_and_the_replicas_publish_nothing(scale):
+    svc = scale["services"]
+    for s in SERVICES:
+        assert svc[app(s)]["ports"] == [], f"{app(s)}: replicas cannot share a host port (`!reset []`)"
+        assert resolve(svc[app(s)]["scale"]) == "3"
+    lb = svc["haproxy"]
+    assert resolve(lb["image"]) == "haproxy:2.6" and lb["networks"] == ["cap_network"]
+    assert {c: p for c, p in published(lb).items()} == {
+        **{STACK.service_ports[s]: ("127.0.0.1", STACK.service_ports[s]) for s in SERVICES},
+        STACK.haproxy_stats_port: ("127.0.0.1", STACK.haproxy_stats_port)}
+    assert mounts(lb)["/usr/local/etc/haproxy/haproxy.cfg"] == "./docker/haproxy.cfg"
+    assert "profiles" not in lb, "the scale file is the switch: HAProxy starts whenever it is named"
+
+
+def test_compose_haproxy_is_the_local_balancer_with_replicas_found_by_name():
+    """docker/haproxy.cfg keeps the local balancer's defaults, error answers and checks
+    (stack/balancer.py), and fills one server slot per replica from the network's DNS."""
+    from stack.balancer import render
+    from stack.config import MAX_INSTANCES
+    cfg = (ROOT / "docker" / "haproxy.cfg").read_text()
+    lines = {ln.strip() for ln in cfg.splitlines()}
+    local = render(StackConfig(instances=3), Path("/run"))
+    defaults = local.split("\ndefaults\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    for line in defaults:
+        if line.strip().startswith("default-server"):
+            assert line.strip() + " resolvers compose resolve-prefer ipv4 init-addr none" in lines
+        else:
+            assert line.strip() in lines, f"docker/haproxy.cfg lacks the local balancer's `{line.strip()}`"
+    for s in SERVICES:
+        port = STACK.service_ports[s]
+        assert f"bind :{port}" in lines
+        assert f"server-template {s} 1-{MAX_INSTANCES} {app(s)}:{port}" in lines
+    for line in ("option httpchk GET /ready", "http-check expect status 200",
+                 "http-response set-header X-Caplab-Instance %s", "parse-resolv-conf",
+                 f"bind :{STACK.haproxy_stats_port}"):
+        assert line in lines
 
 
 # --- Redis ---------------------------------------------------------------------------------------
