@@ -14,7 +14,7 @@ from typing import Any
 
 from chaos.faults.base import EventCallback, Fault, FaultError
 from chaos.faults.network import partition
-from chaos.faults.process import KillNode
+from chaos.faults.process import KillNode, NodeHandle
 from stack.native import peer_proxy
 
 
@@ -68,21 +68,4 @@ class KillPrimary(_PrimaryFault):
 
     def _apply(self) -> None:
         self.primary = self._find_primary()
-        self._run(KillNode(_Handle(self.primary, self.native.nodes[self.primary]), self.state_dir))
-
-
-class _Handle:
-    """A native node under its short name (n1), as the fault Node protocol wants it."""
-
-    def __init__(self, name, node):
-        self.name, self._node = name, node
-
-    @property
-    def pid(self):
-        return self._node.pid
-
-    def kill(self) -> None:
-        self._node.kill()
-
-    def start(self) -> None:
-        self._node.start()
+        self._run(KillNode(NodeHandle(self.primary, self.native.nodes[self.primary]), self.state_dir))

@@ -97,3 +97,31 @@ def resume_pid(pid: int) -> None:
         os.kill(pid, signal.SIGCONT)
     except ProcessLookupError:
         pass
+
+
+class NodeHandle:
+    """Adapt a stack RedisNode to the fault Node protocol under its short name (g2, not redis-g2)."""
+
+    def __init__(self, name: str, node):
+        self.name, self._node = name, node
+
+    @property
+    def pid(self):
+        return self._node.pid
+
+    def kill(self) -> None:
+        self._node.kill()
+
+    def start(self) -> None:
+        self._node.start()
+
+    @property
+    def container(self):
+        """The node's container (the compose target), else None: pause then freezes the container."""
+        return getattr(self._node, "container", None)
+
+    def pause(self) -> None:
+        self._node.pause()
+
+    def resume(self) -> None:
+        self._node.resume()

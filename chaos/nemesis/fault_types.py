@@ -50,34 +50,6 @@ class FaultContext:
     stack: Any = None  # the Stack: its instances and HAProxy, for the instance faults
 
 
-class NodeHandle:
-    """Adapt a stack RedisNode to the fault Node protocol under its short name (g2, not redis-g2)."""
-
-    def __init__(self, name: str, node):
-        self.name, self._node = name, node
-
-    @property
-    def pid(self):
-        return self._node.pid
-
-    def kill(self) -> None:
-        self._node.kill()
-
-    def start(self) -> None:
-        self._node.start()
-
-    @property
-    def container(self):
-        """The node's container (the compose target), else None: pause then freezes the container."""
-        return getattr(self._node, "container", None)
-
-    def pause(self) -> None:
-        self._node.pause()
-
-    def resume(self) -> None:
-        self._node.resume()
-
-
 def _links(ctx: FaultContext, p: dict) -> list[str]:
     services = p.get("services") or ctx.services
     return [F.proxy_name(s, n) for n in p["node"] for s in services]
@@ -128,7 +100,7 @@ def _flapping(ctx, p):
 def _process(cls):
     def build(ctx, p):
         name = p["node"]
-        return cls(NodeHandle(name, ctx.nodes[name]), ctx.state_dir), f"process:{name}"
+        return cls(F.NodeHandle(name, ctx.nodes[name]), ctx.state_dir), f"process:{name}"
     return build
 
 

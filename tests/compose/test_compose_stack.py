@@ -129,7 +129,7 @@ def test_paused_redis_container_cp_refuses_then_recovers(stack, http):
 def test_heal_unpauses_a_container_that_a_killed_run_left_paused(compose_project):
     """A pause fault never stopped (its run was killed): `chaos heal --target compose` unpauses it."""
     from chaos.faults.process import PauseNode
-    from chaos.nemesis.fault_types import NodeHandle
+    from chaos.faults import NodeHandle
     from stack.target import state_dir
     stack, env_file = compose_project
     node = stack.nodes["g2"]
