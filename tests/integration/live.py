@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -56,3 +57,18 @@ def restart_service(stack, service: str, **env: str):
     metrics.mkdir(parents=True)
     proc.env.update(env)
     proc.start()
+
+
+@contextmanager
+def scraping_prometheus(stack, settings, alertmanager=None):
+    """A Prometheus on the test stack's port that scrapes both services and Toxiproxy, stopped afterwards."""
+    from alerts.prometheus import PrometheusServer
+    server = PrometheusServer(stack.run_dir, stack.config.prometheus_port, stack.config, settings,
+                              **({"alertmanager": alertmanager} if alertmanager else {}))
+    try:
+        server.start()
+        wait_for(lambda: all(server.targets_up().get(job) == "up" for job in ("caplab_cp", "caplab_ap", "toxiproxy"))
+                 or None, 15, "Prometheus scrapes both services and Toxiproxy")
+        yield server
+    finally:
+        server.stop()

@@ -12,11 +12,10 @@ import requests
 
 from alerts.alertmanager import AlertmanagerServer
 from alerts.webhook import WebhookReceiver
-from alerts.prometheus import PrometheusServer
 from alerts.settings import load_alert_settings
 from alerts.watch import AlertWatcher, check
 from harness.history import FaultEvent
-from tests.integration.live import wait_for
+from tests.integration.live import scraping_prometheus, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -83,18 +82,13 @@ def webhook():
 @pytest.fixture
 def prometheus(live, webhook):
     """Prometheus and Alertmanager on ports next to the test stack's, both stopped afterwards."""
-    cfg, settings = live.config, load_alert_settings("fast", env={})
-    offset = cfg.toxiproxy_port - 18474
-    am = AlertmanagerServer(live.run_dir, 19093 + offset, webhook.url, settings)
-    server = PrometheusServer(live.run_dir, 19090 + offset, cfg, settings, alertmanager=am.address)
+    settings = load_alert_settings("fast", env={})
+    am = AlertmanagerServer(live.run_dir, live.config.alertmanager_port, webhook.url, settings)
     try:
         am.start()
-        server.start()
-        wait_for(lambda: all(server.targets_up().get(job) == "up" for job in ("caplab_cp", "caplab_ap", "toxiproxy"))
-                 or None, 15, "Prometheus scrapes both services and Toxiproxy")
-        yield server
+        with scraping_prometheus(live, settings, alertmanager=am.address) as server:
+            yield server
     finally:
-        server.stop()
         am.stop()
 
 

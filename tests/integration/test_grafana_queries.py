@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.prometheus import PrometheusServer, api
+from alerts.prometheus import api
 from alerts.settings import load_alert_settings
 from chaos.experiment.files import parse_experiment
 from chaos.run.runner import run_experiment
 from harness.history import FaultEvent, read_history
-from tests.integration.live import wait_for
+from tests.integration.live import scraping_prometheus
 from tests.unit.test_grafana import panel_queries
 
 pytestmark = pytest.mark.integration
@@ -19,16 +19,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def prometheus(live):
-    cfg = live.config
-    offset = cfg.toxiproxy_port - 18474
-    server = PrometheusServer(live.run_dir, 19090 + offset, cfg, load_alert_settings("fast", env={}))
-    try:
-        server.start()
-        wait_for(lambda: all(server.targets_up().get(job) == "up" for job in ("caplab_cp", "caplab_ap", "toxiproxy"))
-                 or None, 15, "Prometheus scrapes both services and Toxiproxy")
+    with scraping_prometheus(live, load_alert_settings("fast", env={})) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_every_grafana_panel_query_returns_data_during_an_experiment(live, prometheus, tmp_path):
